@@ -1,0 +1,31 @@
+"""Console script ``aiida-unconmlip``."""
+
+from __future__ import annotations
+
+import sys
+
+from .config_dir import resolve_aiida_path
+
+
+def _subcommand(argv: list[str]) -> str | None:
+    """The first word that is not an option (options of the root group take no value except -p/--profile)."""
+    skip_next = False
+    for word in argv:
+        if skip_next:
+            skip_next = False
+        elif word in ('-p', '--profile'):
+            skip_next = True
+        elif not word.startswith('-'):
+            return word
+    return None
+
+
+def main() -> None:
+    resolve_aiida_path(_subcommand(sys.argv[1:]))
+    from .root import cmd_root  # AiiDA reads AIIDA_PATH when first imported
+
+    cmd_root()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,21 @@
+"""The ``aiida-unconmlip`` command group."""
+
+from __future__ import annotations
+
+import click
+from aiida.cmdline.groups.verdi import VerdiCommandGroup
+from aiida.cmdline.params import options, types
+
+from .models import models
+from .setup import setup
+
+
+@click.group('aiida-unconmlip', cls=VerdiCommandGroup, context_settings={'help_option_names': ['-h', '--help']})
+@options.VERBOSITY()
+@options.PROFILE(type=types.ProfileParamType(load_profile=True), expose_value=False)
+def cmd_root():
+    """Lattice dynamics with unconstrained machine-learned potentials, with symmetry restoration on record."""
+
+
+cmd_root.add_command(setup)
+cmd_root.add_command(models)

@@ -1,0 +1,131 @@
+"""``aiida-unconmlip setup``: an embedded profile, localhost, the engine code and the shipped models.
+
+Idempotent: everything that exists already is kept as it is.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import click
+from aiida.cmdline.utils import echo
+
+DEFAULT_PROFILE = 'unconmlip'
+ENGINE_CODE_LABEL = 'unconmlip-engine'
+COMPUTER_LABEL = 'localhost'
+
+
+def engine_executable() -> Path:
+    """``unconmlip-engine`` of the running Python environment."""
+    beside_python = Path(sys.executable).parent / 'unconmlip-engine'
+    if beside_python.is_file():
+        return beside_python
+    found = shutil.which('unconmlip-engine')
+    if found is None:
+        raise click.ClickException('unconmlip-engine is not installed in this environment: pip install aiida-unconmlip')
+    return Path(found)
+
+
+def ensure_profile(name: str):
+    """Load profile ``name``, creating it with SQLite storage and the built-in ZeroMQ broker if absent."""
+    from aiida.manage.configuration import create_profile, get_config, load_profile
+    from aiida.plugins import BrokerFactory
+
+    config = get_config(create=True)
+    if name not in config.profile_names:
+        profile = create_profile(
+            config,
+            name=name,
+            email='unconmlip@localhost',
+            storage_backend='core.sqlite_dos',
+            storage_config={},
+            broker_backend='core.zeromq',
+            broker_config=BrokerFactory('core.zeromq').get_default_config(),
+        )
+        config.set_option('runner.poll.interval', 1, scope=profile.name)
+        echo.echo_success(f'created profile `{name}` (SQLite storage, ZeroMQ broker) in {config.dirpath}')
+    else:
+        echo.echo_report(f'profile `{name}` exists in {config.dirpath}')
+    if config.default_profile_name is None or name == DEFAULT_PROFILE:
+        config.set_default_profile(name, overwrite=True)
+    config.store()
+    return load_profile(name, allow_switch=True)
+
+
+def ensure_localhost(profile_name: str, config_dirpath: str):
+    """The ``localhost`` computer (core.local transport, core.direct scheduler)."""
+    from aiida.common.exceptions import NotExistent
+    from aiida.orm import Computer
+
+    try:
+        computer = Computer.collection.get(label=COMPUTER_LABEL)
+        echo.echo_report(f'computer `{COMPUTER_LABEL}` exists')
+    except NotExistent:
+        computer = Computer(
+            label=COMPUTER_LABEL,
+            hostname='localhost',
+            description='This machine, set up by aiida-unconmlip',
+            transport_type='core.local',
+            scheduler_type='core.direct',
+            workdir=str(Path(config_dirpath) / 'scratch' / profile_name),
+        ).store()
+        computer.set_minimum_job_poll_interval(1)
+        computer.set_default_mpiprocs_per_machine(1)
+        echo.echo_success(f'created computer `{COMPUTER_LABEL}`')
+    if not computer.is_configured:
+        computer.configure(safe_interval=0)
+    return computer
+
+
+def ensure_engine_code(computer):
+    """The ``unconmlip-engine`` code of this environment on ``computer``."""
+    from aiida.orm import InstalledCode
+
+    candidates = InstalledCode.collection.find(filters={'label': ENGINE_CODE_LABEL})
+    existing = next((code for code in candidates if code.computer.pk == computer.pk), None)
+    executable = engine_executable()
+    if existing is not None:
+        if str(existing.filepath_executable) != str(executable):
+            echo.echo_warning(
+                f"code `{existing.full_label}` runs {existing.filepath_executable}, not this environment's {executable}"
+            )
+        else:
+            echo.echo_report(f'code `{existing.full_label}` exists')
+        return existing
+    code = InstalledCode(
+        computer=computer,
+        filepath_executable=str(executable),
+        label=ENGINE_CODE_LABEL,
+        description='aiida-unconmlip compute-node engine',
+        default_calc_job_plugin='unconmlip.evaluate',
+    ).store()
+    echo.echo_success(f'created code `{code.full_label}` ({executable})')
+    return code
+
+
+@click.command('setup')
+@click.option(
+    '--profile',
+    'profile_name',
+    default=DEFAULT_PROFILE,
+    show_default=True,
+    help='Profile to use; created with embedded services (SQLite, ZeroMQ) if it does not exist.',
+)
+def setup(profile_name: str):
+    """Prepare a profile: embedded services, localhost, the engine code and the shipped models."""
+    from ..data.model import ModelImportError
+    from ..models.importing import import_shipped_models
+
+    profile = ensure_profile(profile_name)
+    from aiida.manage.configuration import get_config
+
+    computer = ensure_localhost(profile.name, get_config().dirpath)
+    ensure_engine_code(computer)
+    try:
+        models = import_shipped_models()
+    except ModelImportError as exc:
+        echo.echo_critical(str(exc))
+    echo.echo_report('models: ' + ', '.join(f'{node.model_name} (PK {node.pk})' for node in models))
+    echo.echo_success(f'profile `{profile.name}` is ready; start the daemon with: verdi -p {profile.name} daemon start')

@@ -1,0 +1,16 @@
+"""``verdi data unconmlip``: the model commands inside ``verdi``."""
+
+from __future__ import annotations
+
+import click
+
+from .models import models_import, models_list, models_show
+
+
+@click.group('unconmlip')
+def unconmlip():
+    """Models of aiida-unconmlip: list, import, show."""
+
+
+for command in (models_list, models_import, models_show):
+    unconmlip.add_command(command)

@@ -1,0 +1,48 @@
+"""``unconmlip-engine FOLDER``: run the job in FOLDER on this node and write results (or error.json) there."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from dataclasses import asdict
+from pathlib import Path
+
+from .errors import EngineError
+from .evaluate import evaluate_structures
+from .io import read_job, write_error, write_results
+from .potentials import load_potential
+
+EXIT_ENGINE_ERROR = 2
+EXIT_CRASH = 1
+
+
+def run_job(folder: str | Path) -> None:
+    """Read the job in ``folder``, run it, write its results there."""
+    job = read_job(folder)
+    potential = load_potential(
+        job.model.path, job.model.backend, job.model.sha256, device=job.settings.device, dtype=job.settings.dtype
+    )
+    result = evaluate_structures(potential, job.structures, job.restoration, job.settings.max_atoms_per_batch)
+    write_results(folder, result, asdict(potential.description))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog='unconmlip-engine', description=__doc__)
+    parser.add_argument('folder', nargs='?', default='.', help='input folder with job.json (default: here)')
+    folder = parser.parse_args(argv).folder
+    try:
+        run_job(folder)
+    except EngineError as exc:
+        write_error(folder, exc.code, str(exc))
+        print(f'unconmlip-engine: {exc.code}: {exc}', file=sys.stderr)
+        return EXIT_ENGINE_ERROR
+    except Exception as exc:
+        write_error(folder, 'ENGINE_CRASH', f'{type(exc).__name__}: {exc}\n{traceback.format_exc()}')
+        traceback.print_exc()
+        return EXIT_CRASH
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

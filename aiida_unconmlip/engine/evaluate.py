@@ -1,0 +1,124 @@
+"""Evaluate many structures with a potential, with the in-engine restoration steps applied and measured.
+
+Rotational average (row-vector convention, R from :mod:`.rotations`): every structure x is evaluated as
+x R^T for each rotation R of the quadrature, all rotated copies of all structures batched together, and
+E = sum_k w_k E(x R_k^T),  F = sum_k w_k F(x R_k^T) R_k,  sigma = sum_k w_k R_k^T sigma(x R_k^T) R_k.
+The weighted standard deviation over rotations of each back-rotated quantity is reported per structure:
+zero for an exactly equivariant model, and a measure of how far an unconstrained model is from it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from .batching import run_in_batches
+from .errors import NonFiniteOutput
+from .potentials import Potential
+from .restoration import Restoration
+from .rotations import rotation_quadrature
+from .structures import check_structures
+
+DEFAULT_MAX_ATOMS_PER_BATCH = 4096
+
+
+@dataclass
+class EvaluationResult:
+    """Restored predictions in eV, eV/A and eV/A^3; ``stresses`` is NaN for structures that are not 3D-periodic."""
+
+    energies: np.ndarray
+    forces: list[np.ndarray]
+    stresses: np.ndarray
+    restoration_report: dict[str, Any]
+    timing: dict[str, Any]
+
+
+def rotated_copy(atoms: Atoms, rotation: np.ndarray) -> Atoms:
+    """The structure rotated by ``rotation`` (positions and cell as row vectors: x -> x R^T)."""
+    return Atoms(
+        numbers=atoms.numbers, positions=atoms.positions @ rotation.T, cell=atoms.cell.array @ rotation.T, pbc=atoms.pbc
+    )
+
+
+def _weighted_mean_and_std(samples: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over the first axis and the per-element weighted standard deviation."""
+    mean = np.tensordot(weights, samples, axes=1)
+    variance = np.tensordot(weights, (samples - mean) ** 2, axes=1)
+    return mean, np.sqrt(np.maximum(variance, 0.0))
+
+
+def evaluate_structures(
+    potential: Potential,
+    structures: list[Atoms],
+    restoration: Restoration | None = None,
+    max_atoms_per_batch: int = DEFAULT_MAX_ATOMS_PER_BATCH,
+) -> EvaluationResult:
+    """Predict energies, forces and stresses of ``structures`` with the requested restoration applied."""
+    restoration = restoration or Restoration()
+    start = time.perf_counter()
+    check_structures(structures, potential.description.elements)
+    quadrature = rotation_quadrature(restoration.l_max, restoration.inversion)
+    copies = [rotated_copy(atoms, rotation) for atoms in structures for rotation in quadrature.rotations]
+    sizes = [len(atoms) for atoms in copies]
+    predictions, stats = run_in_batches(
+        lambda batch: potential.predict(batch, restoration.forces_mode), copies, sizes, max_atoms_per_batch
+    )
+
+    n_rotations = len(quadrature)
+    energies, stresses, forces = np.empty(len(structures)), np.full((len(structures), 3, 3), np.nan), []
+    spread = {'energy': [], 'forces_rms': [], 'forces_max': [], 'stress_max': []}
+    for index, atoms in enumerate(structures):
+        group = predictions[index * n_rotations : (index + 1) * n_rotations]
+        rotations, weights = quadrature.rotations, quadrature.weights
+        energy, energy_std = _weighted_mean_and_std(np.array([p.energy for p in group]), weights)
+        back_forces = np.einsum('kai,kij->kaj', np.array([p.forces for p in group]), rotations)
+        force, force_std = _weighted_mean_and_std(back_forces, weights)
+        energies[index] = energy
+        forces.append(force)
+        spread['energy'].append(float(energy_std))
+        spread['forces_rms'].append(float(np.sqrt(np.mean(np.sum(force_std**2, axis=-1)))))
+        spread['forces_max'].append(float(np.max(np.linalg.norm(force_std, axis=-1))))
+        if group[0].stress is not None:
+            back_stress = np.einsum('kji,kjl,klm->kim', rotations, np.array([p.stress for p in group]), rotations)
+            stress, stress_std = _weighted_mean_and_std(back_stress, weights)
+            stresses[index] = stress
+            spread['stress_max'].append(float(np.max(stress_std)))
+        else:
+            spread['stress_max'].append(None)
+        stress_is_finite = group[0].stress is None or np.isfinite(stresses[index]).all()
+        if not (np.isfinite(energy) and np.isfinite(force).all() and stress_is_finite):
+            raise NonFiniteOutput(
+                f'the model returned NaN or infinite values for structure {index} ({atoms.get_chemical_formula()}); '
+                "try dtype float64, or check that the structure is within the model's domain"
+            )
+
+    elapsed = time.perf_counter() - start
+    evaluated_atoms = sum(sizes)
+    report = {
+        **restoration.as_dict(),
+        'n_rotations': n_rotations,
+        'lebedev_degree': quadrature.lebedev_degree,
+        'rotational_std': {
+            'energy_ev': spread['energy'],
+            'forces_rms_ev_per_angstrom': spread['forces_rms'],
+            'forces_max_ev_per_angstrom': spread['forces_max'],
+            'stress_max_ev_per_angstrom3': spread['stress_max'],
+        },
+    }
+    timing = {
+        'wall_seconds': elapsed,
+        'model_seconds': stats.model_seconds,
+        'structures': len(structures),
+        'model_evaluations': len(copies),
+        'atoms_evaluated': evaluated_atoms,
+        'atoms_per_second': evaluated_atoms / stats.model_seconds if stats.model_seconds > 0 else None,
+        'batches': stats.batches,
+        'splits_after_out_of_memory': stats.splits_after_out_of_memory,
+        'final_max_atoms_per_batch': stats.final_max_atoms,
+        'device': potential.device,
+    }
+    return EvaluationResult(energies, forces, stresses, report, timing)

@@ -1,0 +1,27 @@
+"""Content hash of model files: the identity of a model on both sides of the folder contract."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from .errors import ModelHashMismatch
+
+
+def sha256_of_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
+    """Return the hex sha256 of a file, read in chunks so GB-sized models do not fill memory."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_sha256(path: str | Path, expected: str) -> None:
+    """Refuse a model file whose content differs from the recorded hash."""
+    actual = sha256_of_file(path)
+    if actual != expected:
+        raise ModelHashMismatch(
+            f'model file {path} has sha256 {actual}, but {expected} was recorded: '
+            'the file changed or is not the model that was imported; re-import the intended file'
+        )

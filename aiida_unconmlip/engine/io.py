@@ -1,0 +1,150 @@
+"""The folder contract between the AiiDA side and the engine: the one interface the two halves share.
+
+Input folder (written by the ``unconmlip.evaluate`` CalcJob, or by hand):
+
+``job.json``
+    ``{"task": "evaluate",
+    "model": {"backend": "metatomic" | "ase", "path": "model.pt", "sha256": "<hex>"},
+    "restoration": {"forces_mode": "conservative" | "direct", "rotational_average": {"l_max": 3, "inversion": true}},
+    "settings": {"device": "auto" | "cpu" | "cuda", "dtype": "float32" | "float64" | null,
+    "max_atoms_per_batch": 4096}}``.
+    A relative model path is relative to the folder; an absolute one is a file on the compute node.
+``structures.extxyz``
+    The structures, in order (positions in Angstrom).
+
+Output, written into the same folder:
+
+``results.npz`` (read with ``allow_pickle=False``)
+    ``energies`` (N,) eV; ``forces`` (total atoms, 3) eV/A, structure i in rows
+    ``atom_offsets[i]:atom_offsets[i+1]``; ``stresses`` (N, 3, 3) eV/A^3 with ASE's sign (NaN if not periodic).
+``report.json``
+    ``{"restoration_report": {...}, "timing": {...}, "model": {...}, "versions": {...}}``.
+``error.json`` (only on failure)
+    ``{"code": "<ERROR CODE>", "message": "..."}`` with codes from :mod:`aiida_unconmlip.engine.errors`
+    plus ``ENGINE_CRASH`` for unexpected exceptions.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import ase.io
+import numpy as np
+from ase import Atoms
+
+from .errors import InvalidJob
+from .evaluate import EvaluationResult
+from .restoration import Restoration, parse_restoration
+from .settings import EngineSettings, parse_settings
+
+JOB_FILE = 'job.json'
+STRUCTURES_FILE = 'structures.extxyz'
+RESULTS_FILE = 'results.npz'
+REPORT_FILE = 'report.json'
+ERROR_FILE = 'error.json'
+TASKS = ('evaluate',)
+
+
+@dataclass(frozen=True)
+class ModelReference:
+    backend: str
+    path: Path
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class Job:
+    """A parsed input folder."""
+
+    task: str
+    model: ModelReference
+    restoration: Restoration
+    settings: EngineSettings
+    structures: list[Atoms]
+
+
+def read_job(folder: str | Path) -> Job:
+    """Parse and validate an input folder."""
+    folder = Path(folder)
+    try:
+        spec = json.loads((folder / JOB_FILE).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InvalidJob(f'cannot read {folder / JOB_FILE}: {exc}') from exc
+    task = spec.get('task', 'evaluate')
+    if task not in TASKS:
+        raise InvalidJob(f'unknown task {task!r}; this engine runs {list(TASKS)}')
+    model = spec.get('model') or {}
+    if 'path' not in model or 'backend' not in model:
+        raise InvalidJob(f'{JOB_FILE} must give model.path and model.backend')
+    try:
+        restoration = parse_restoration(spec.get('restoration'))
+        settings = parse_settings(spec.get('settings'))
+    except ValueError as exc:
+        raise InvalidJob(str(exc)) from exc
+    return Job(
+        task=task,
+        model=ModelReference(backend=model['backend'], path=folder / model['path'], sha256=model.get('sha256')),
+        restoration=restoration,
+        settings=settings,
+        structures=read_structures(folder / STRUCTURES_FILE),
+    )
+
+
+def read_structures(path: Path) -> list[Atoms]:
+    try:
+        return list(ase.io.read(path, index=':', format='extxyz'))
+    except Exception as exc:
+        raise InvalidJob(f'cannot read structures from {path}: {exc}') from exc
+
+
+def write_job(
+    folder: str | Path,
+    structures: list[Atoms],
+    model: dict[str, Any],
+    restoration: dict[str, Any],
+    settings: dict[str, Any],
+    task: str = 'evaluate',
+) -> None:
+    """Write an input folder (the CalcJob does this on the AiiDA side)."""
+    folder = Path(folder)
+    payload = {'task': task, 'model': model, 'restoration': restoration, 'settings': settings}
+    (folder / JOB_FILE).write_text(json.dumps(payload, indent=2))
+    ase.io.write(folder / STRUCTURES_FILE, structures, format='extxyz')
+
+
+def library_versions() -> dict[str, str]:
+    versions = {'python': platform.python_version()}
+    for package in ('aiida-unconmlip', 'torch', 'ase', 'numpy', 'metatomic-torch', 'metatrain'):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def write_results(folder: str | Path, result: EvaluationResult, model_description: dict[str, Any]) -> None:
+    folder = Path(folder)
+    offsets = np.cumsum([0] + [len(forces) for forces in result.forces])
+    np.savez(
+        folder / RESULTS_FILE,
+        energies=result.energies,
+        forces=np.concatenate(result.forces) if result.forces else np.zeros((0, 3)),
+        atom_offsets=offsets,
+        stresses=result.stresses,
+    )
+    report = {
+        'restoration_report': result.restoration_report,
+        'timing': result.timing,
+        'model': model_description,
+        'versions': library_versions(),
+    }
+    (folder / REPORT_FILE).write_text(json.dumps(report, indent=2))
+
+
+def write_error(folder: str | Path, code: str, message: str) -> None:
+    (Path(folder) / ERROR_FILE).write_text(json.dumps({'code': code, 'message': message}, indent=2))

@@ -1,0 +1,48 @@
+"""What every backend gives the engine: predictions for a batch of ASE structures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from ase import Atoms
+
+FORCES_MODES = ('conservative', 'direct')
+
+
+class BatchTooLarge(Exception):
+    """Raised by a backend when a batch does not fit in device memory; the batcher then splits it."""
+
+
+@dataclass
+class Prediction:
+    """Model outputs for one structure in eV, eV/A and eV/A^3 (ASE's stress sign); stress is None if not 3D-periodic."""
+
+    energy: float
+    forces: np.ndarray
+    stress: np.ndarray | None
+
+
+@dataclass
+class ModelDescription:
+    """What a model file declares about itself; recorded on the AiiDA side as ``ModelData`` attributes."""
+
+    backend: str
+    architecture: str
+    name: str
+    elements: list[str] | None
+    cutoff: float | None
+    dtype: str
+    capabilities: dict[str, bool] = field(default_factory=dict)
+
+
+class Potential(Protocol):
+    """A loaded model on a device, able to predict a batch of structures in one call."""
+
+    description: ModelDescription
+    device: str
+
+    def predict(self, structures: list[Atoms], forces_mode: str) -> list[Prediction]:
+        """Return one prediction per structure, in order."""
+        ...

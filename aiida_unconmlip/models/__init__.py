@@ -1,0 +1,37 @@
+"""Models shipped inside the package, listed in ``registry.json`` with the sha256 of each file.
+
+This module only reads the registry (no AiiDA); importing the models as nodes is
+:func:`aiida_unconmlip.models.importing.import_shipped_models`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+REGISTRY = Path(__file__).parent / 'registry.json'
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    name: str
+    path: Path
+    backend: str
+    sha256: str
+    description: str
+
+
+def shipped_models() -> list[ShippedModel]:
+    """The models in the registry, in order."""
+    entries = json.loads(REGISTRY.read_text())['models']
+    return [
+        ShippedModel(
+            name=entry['name'],
+            path=REGISTRY.parent / entry['file'],
+            backend=entry['backend'],
+            sha256=entry['sha256'],
+            description=entry['description'],
+        )
+        for entry in entries
+    ]
