@@ -9,8 +9,10 @@ Input folder (written by the ``unconmlip.evaluate`` CalcJob, or by hand):
     "settings": {"device": "auto" | "cpu" | "cuda", "dtype": "float32" | "float64" | null,
     "max_atoms_per_batch": 4096}}``.
     A relative model path is relative to the folder; an absolute one is a file on the compute node.
-``structures.extxyz``
-    The structures, in order (positions in Angstrom).
+``structures.npz`` (read with ``allow_pickle=False``)
+    The structures, in order: ``numbers`` (total atoms,), ``positions`` (total atoms, 3) Angstrom, ``cells``
+    (N, 3, 3) Angstrom, ``pbc`` (N, 3), ``atom_offsets`` (N + 1,). Binary float64, because text formats such as
+    extxyz round positions to 1e-8 A, which shows in forces at the 1e-7 level.
 
 Output, written into the same folder:
 
@@ -33,7 +35,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import ase.io
 import numpy as np
 from ase import Atoms
 
@@ -43,7 +44,7 @@ from .restoration import Restoration, parse_restoration
 from .settings import EngineSettings, parse_settings
 
 JOB_FILE = 'job.json'
-STRUCTURES_FILE = 'structures.extxyz'
+STRUCTURES_FILE = 'structures.npz'
 RESULTS_FILE = 'results.npz'
 REPORT_FILE = 'report.json'
 ERROR_FILE = 'error.json'
@@ -97,9 +98,30 @@ def read_job(folder: str | Path) -> Job:
 
 def read_structures(path: Path) -> list[Atoms]:
     try:
-        return list(ase.io.read(path, index=':', format='extxyz'))
-    except Exception as exc:
+        with np.load(path, allow_pickle=False) as data:
+            offsets = data['atom_offsets']
+            return [
+                Atoms(
+                    numbers=data['numbers'][start:stop],
+                    positions=data['positions'][start:stop],
+                    cell=cell,
+                    pbc=pbc,
+                )
+                for start, stop, cell, pbc in zip(offsets[:-1], offsets[1:], data['cells'], data['pbc'], strict=True)
+            ]
+    except (OSError, KeyError, ValueError) as exc:
         raise InvalidJob(f'cannot read structures from {path}: {exc}') from exc
+
+
+def write_structures(path: Path, structures: list[Atoms]) -> None:
+    np.savez(
+        path,
+        numbers=np.concatenate([atoms.numbers for atoms in structures]).astype(np.int64),
+        positions=np.concatenate([atoms.positions for atoms in structures]).reshape(-1, 3),
+        cells=np.array([atoms.cell.array for atoms in structures]).reshape(-1, 3, 3),
+        pbc=np.array([atoms.pbc for atoms in structures], dtype=bool).reshape(-1, 3),
+        atom_offsets=np.cumsum([0] + [len(atoms) for atoms in structures]),
+    )
 
 
 def write_job(
@@ -114,7 +136,7 @@ def write_job(
     folder = Path(folder)
     payload = {'task': task, 'model': model, 'restoration': restoration, 'settings': settings}
     (folder / JOB_FILE).write_text(json.dumps(payload, indent=2))
-    ase.io.write(folder / STRUCTURES_FILE, structures, format='extxyz')
+    write_structures(folder / STRUCTURES_FILE, structures)
 
 
 def library_versions() -> dict[str, str]:

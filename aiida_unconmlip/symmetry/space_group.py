@@ -2,8 +2,8 @@
 forces and stress onto the subspace they leave invariant (no AiiDA here: pure numpy and spglib).
 
 For an operation g with Cartesian rotation Q_g mapping atom i to atom p_g(i), a symmetric force field obeys
-F_{p_g(i)} = Q_g F_i. The projector averages over the group (row-vector convention):
-F_i <- (1/|G|) sum_g F_{p_g(i)} Q_g, and sigma <- (1/|G|) sum_g Q_g^T sigma Q_g.
+F_{p_g(i)} = Q_g F_i. The projector averages over the n_G operations (row-vector convention):
+F_i <- (1/n_G) sum_g F_{p_g(i)} Q_g, and sigma <- (1/n_G) sum_g Q_g^T sigma Q_g.
 """
 
 from __future__ import annotations

@@ -1,0 +1,70 @@
+"""Shared fixtures: a real AiiDA profile with the ZeroMQ broker (so the daemon runs), the engine code, models."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+# AiiDA creates its configuration folder when first imported: keep tests away from every real configuration.
+os.environ['AIIDA_PATH'] = tempfile.mkdtemp(prefix='unconmlip-tests-')
+# The daemon looks ``verdi`` up on PATH: use the one of the environment running the tests.
+os.environ['PATH'] = f'{Path(sys.executable).parent}{os.pathsep}{os.environ.get("PATH", "")}'
+
+import pytest
+
+from tests.helpers import train_tiny_pet
+from tests.nan_model import write_nan_model
+
+pytest_plugins = ['aiida.tools.pytest_fixtures']
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope='session')
+def aiida_profile(aiida_config, aiida_profile_factory):
+    """A temporary profile with the built-in ZeroMQ broker, so tests can submit to a real daemon."""
+    with aiida_profile_factory(aiida_config, broker_backend='core.zeromq') as profile:
+        yield profile
+
+
+@pytest.fixture(scope='session')
+def engine_executable() -> Path:
+    return Path(sys.executable).parent / 'unconmlip-engine'
+
+
+@pytest.fixture
+def engine_code(aiida_localhost, engine_executable):
+    """The ``unconmlip-engine`` of this environment as an InstalledCode on localhost."""
+    from aiida.common.exceptions import NotExistent
+    from aiida.orm import InstalledCode, load_code
+
+    try:
+        return load_code('unconmlip-engine@localhost')
+    except NotExistent:
+        return InstalledCode(
+            computer=aiida_localhost,
+            filepath_executable=str(engine_executable),
+            label='unconmlip-engine',
+            default_calc_job_plugin='unconmlip.evaluate',
+        ).store()
+
+
+@pytest.fixture
+def shipped_models(aiida_profile):
+    """The shipped reference models (EMT, Tersoff) as nodes, by name."""
+    from aiida_unconmlip.models.importing import import_shipped_models
+
+    return {node.model_name: node for node in import_shipped_models()}
+
+
+@pytest.fixture(scope='session')
+def pet_model_file(tmp_path_factory) -> Path:
+    """A tiny PET trained for two epochs: genuinely unconstrained (not rotationally equivariant)."""
+    return train_tiny_pet(tmp_path_factory.mktemp('pet'))
+
+
+@pytest.fixture(scope='session')
+def nan_model_file(tmp_path_factory) -> Path:
+    return write_nan_model(tmp_path_factory.mktemp('nan') / 'nan.pt')

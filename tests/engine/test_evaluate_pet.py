@@ -1,0 +1,98 @@
+"""An unconstrained PET is not equivariant; the rotational average makes it (nearly) so."""
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from scipy.spatial.transform import Rotation
+
+from aiida_unconmlip.engine import Restoration, evaluate_structures, load_potential
+from aiida_unconmlip.engine.errors import NonFiniteOutput
+from aiida_unconmlip.engine.evaluate import rotated_copy
+
+
+def rattled_silicon(seed: int):
+    atoms = bulk('Si', cubic=True)
+    atoms.rattle(0.05, seed=seed)
+    return atoms
+
+
+def equivariance_error(potential, atoms, restoration, rotations) -> float:
+    """Largest |F(x Q^T) Q - F(x)| over the given rotations (eV/A)."""
+    structures = [atoms] + [rotated_copy(atoms, rotation) for rotation in rotations]
+    forces = evaluate_structures(potential, structures, restoration).forces
+    return max(np.abs(f @ rotation - forces[0]).max() for f, rotation in zip(forces[1:], rotations, strict=True))
+
+
+@pytest.fixture(scope='module')
+def pet(pet_model_file):
+    return load_potential(pet_model_file, 'metatomic', dtype='float64', device='cpu')
+
+
+def test_rotational_average_restores_equivariance(pet):
+    rotations = Rotation.random(4, random_state=11).as_matrix()
+    atoms = rattled_silicon(3)
+    raw = equivariance_error(pet, atoms, Restoration(), rotations)
+    averaged = equivariance_error(pet, atoms, Restoration(l_max=3, inversion=True), rotations)
+    assert raw > 1e-5, 'a PET without constraints should not be exactly equivariant'
+    assert averaged < raw / 10
+
+
+def test_rotational_std_measures_the_broken_symmetry(pet):
+    result = evaluate_structures(pet, [rattled_silicon(4)], Restoration(l_max=2))
+    spread = result.restoration_report['rotational_std']
+    assert spread['forces_max_ev_per_angstrom'][0] > 0
+    assert result.restoration_report['n_rotations'] == 30
+
+
+def test_batched_and_one_by_one_predictions_agree(pet):
+    structures = [rattled_silicon(seed) for seed in range(5)]
+    batched = evaluate_structures(pet, structures, max_atoms_per_batch=1000)
+    single = evaluate_structures(pet, structures, max_atoms_per_batch=1)
+    assert batched.timing['batches'] == 1 and single.timing['batches'] == 5
+    np.testing.assert_allclose(batched.energies, single.energies, rtol=1e-10)
+    for a, b in zip(batched.forces, single.forces, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-10)
+
+
+def test_conservative_forces_are_minus_the_energy_gradient(pet):
+    atoms = rattled_silicon(5)
+    forces = evaluate_structures(pet, [atoms]).forces[0]
+    step = 1e-4
+    shifted = []
+    for sign in (1, -1):
+        moved = atoms.copy()
+        moved.positions[2, 0] += sign * step
+        shifted.append(moved)
+    energies = evaluate_structures(pet, shifted).energies
+    assert forces[2, 0] == pytest.approx(-(energies[0] - energies[1]) / (2 * step), abs=1e-6)
+
+
+def test_stress_is_the_strain_derivative_of_the_energy(pet):
+    atoms = rattled_silicon(6)
+    stress = evaluate_structures(pet, [atoms]).stresses[0]
+    step = 1e-5
+    strained_cells = []
+    for sign in (1, -1):
+        strained = atoms.copy()
+        deformation = np.eye(3)
+        deformation[0, 1] = deformation[1, 0] = sign * step / 2
+        strained.set_cell(atoms.cell.array @ deformation, scale_atoms=True)
+        strained_cells.append(strained)
+    energy_plus, energy_minus = evaluate_structures(pet, strained_cells).energies
+    # a symmetric shear probes the symmetric part (an unconstrained model's strain derivative need not be symmetric)
+    shear = (stress[0, 1] + stress[1, 0]) / 2
+    assert shear == pytest.approx((energy_plus - energy_minus) / (2 * step) / atoms.get_volume(), abs=1e-8)
+
+
+def test_direct_forces_come_from_the_direct_head(pet):
+    atoms = rattled_silicon(8)
+    conservative = evaluate_structures(pet, [atoms]).forces[0]
+    direct = evaluate_structures(pet, [atoms], Restoration(forces_mode='direct')).forces[0]
+    assert direct.shape == conservative.shape
+    assert np.abs(direct - conservative).max() > 1e-6
+
+
+def test_nan_output_is_an_error(nan_model_file):
+    potential = load_potential(nan_model_file, 'metatomic')
+    with pytest.raises(NonFiniteOutput, match='NaN'):
+        evaluate_structures(potential, [rattled_silicon(0)])

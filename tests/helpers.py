@@ -1,0 +1,65 @@
+"""A real small model for tests: a PET trained in seconds with metatrain on Tersoff-labelled silicon."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import ase.io
+import numpy as np
+from ase.build import bulk
+
+from aiida_unconmlip.engine.reference_potentials import tersoff_si_1988
+
+PET_OPTIONS = """
+seed: 0
+architecture:
+  name: pet
+  model: {cutoff: 4.5, d_pet: 16, d_head: 16, d_node: 32, d_feedforward: 32, num_heads: 2,
+          num_attention_layers: 1, num_gnn_layers: 1}
+  training: {batch_size: 4, num_epochs: 2, learning_rate: 1.0e-3}
+training_set:
+  systems: {read_from: train.xyz, length_unit: angstrom}
+  targets:
+    energy: {key: energy, unit: eV, forces: {key: forces}, stress: {key: stress}}
+    non_conservative_forces:
+      key: forces
+      type: {cartesian: {rank: 1}}
+      per_atom: true
+      quantity: force
+      unit: eV/A
+    non_conservative_stress:
+      key: stress
+      type: {cartesian: {rank: 2}}
+      per_atom: false
+      quantity: pressure
+      unit: eV/A^3
+validation_set: 0.1
+test_set: 0.1
+"""
+
+
+def tersoff_labelled_si(count: int, seed: int = 0) -> list:
+    """Rattled, strained diamond-Si cells with Tersoff energies, forces and stresses."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for index in range(count):
+        atoms = bulk('Si', a=5.43 * (1 + rng.uniform(-0.02, 0.02)), cubic=True)
+        atoms.rattle(0.05, seed=seed + index)
+        atoms.calc = tersoff_si_1988()
+        atoms.info['energy'] = atoms.get_potential_energy()
+        atoms.arrays['forces'] = atoms.get_forces()
+        atoms.info['stress'] = atoms.get_stress(voigt=False)
+        atoms.calc = None
+        frames.append(atoms)
+    return frames
+
+
+def train_tiny_pet(folder: Path) -> Path:
+    """Train a tiny PET (energy, conservative and direct force/stress heads) for two epochs; return the .pt."""
+    ase.io.write(folder / 'train.xyz', tersoff_labelled_si(24))
+    (folder / 'options.yaml').write_text(PET_OPTIONS)
+    mtt = Path(sys.executable).parent / 'mtt'
+    subprocess.run([str(mtt), 'train', 'options.yaml', '-o', 'pet.pt'], cwd=folder, check=True, capture_output=True)
+    return folder / 'pet.pt'

@@ -1,0 +1,90 @@
+"""``aiida-unconmlip setup`` and the model commands, run as a user would: as subprocesses on a fresh folder."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aiida_unconmlip.cli.config_dir import resolve_aiida_path
+
+BIN = Path(sys.executable).parent
+
+
+def run(args, env, check=True):
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f'{args} failed:\n{result.stdout}\n{result.stderr}')
+    return result
+
+
+@pytest.fixture(scope='module')
+def fresh_environment(tmp_path_factory):
+    """A folder with nothing in it, and an environment whose AIIDA_PATH points there."""
+    folder = tmp_path_factory.mktemp('fresh')
+    env = {**os.environ, 'AIIDA_PATH': str(folder), 'PATH': f'{BIN}{os.pathsep}{os.environ["PATH"]}'}
+    return folder, env
+
+
+def test_setup_is_idempotent_and_gives_a_working_profile(fresh_environment):
+    folder, env = fresh_environment
+    first = run([BIN / 'aiida-unconmlip', 'setup'], env)
+    assert 'created profile `unconmlip`' in first.stdout + first.stderr
+    second = run([BIN / 'aiida-unconmlip', 'setup'], env)
+    assert 'created' not in second.stdout + second.stderr
+    assert (folder / '.aiida' / 'config.json').is_file()
+
+    models = json.loads(run([BIN / 'aiida-unconmlip', 'models', 'list', '--json'], env).stdout)
+    assert [model['name'] for model in models] == ['emt', 'tersoff-si-1988']
+
+    status = run([BIN / 'verdi', '-p', 'unconmlip', 'status'], env, check=False)
+    assert '✔ storage' in status.stdout
+    try:
+        run([BIN / 'verdi', '-p', 'unconmlip', 'daemon', 'start', '1'], env)
+        running = run([BIN / 'verdi', '-p', 'unconmlip', 'status'], env)
+        assert 'Daemon is running' in running.stdout
+        assert 'Broker PID' in running.stdout
+    finally:
+        run([BIN / 'verdi', '-p', 'unconmlip', 'daemon', 'stop'], env, check=False)
+
+
+def test_model_import_deduplicates_and_errors_are_one_line(fresh_environment, pet_model_file, tmp_path):
+    _, env = fresh_environment
+    imported = run([BIN / 'aiida-unconmlip', 'models', 'import', pet_model_file, '--name', 'tiny-pet'], env)
+    assert 'imported model `tiny-pet`' in imported.stdout + imported.stderr
+    again = run([BIN / 'aiida-unconmlip', 'models', 'import', pet_model_file], env)
+    assert 'already imported' in again.stdout + again.stderr
+    shown = json.loads(run([BIN / 'aiida-unconmlip', 'models', 'show', 'tiny-pet', '--json'], env).stdout)
+    assert shown['elements'] == ['Si'] and shown['backend'] == 'metatomic'
+    twin = json.loads(run([BIN / 'verdi', 'data', 'unconmlip', 'show', 'tiny-pet', '--json'], env).stdout)
+    assert twin == shown
+
+    corrupted = tmp_path / 'corrupted.pt'
+    corrupted.write_bytes(b'not a model')
+    failed = run([BIN / 'aiida-unconmlip', 'models', 'import', corrupted], env, check=False)
+    assert failed.returncode != 0
+    assert 'Traceback' not in failed.stderr
+    assert 'not a loadable metatomic model' in failed.stderr
+    unknown = run([BIN / 'aiida-unconmlip', 'models', 'show', 'no-such-model'], env, check=False)
+    assert unknown.returncode != 0 and 'no model called `no-such-model`' in unknown.stderr
+
+
+def test_project_local_configuration_is_found_from_subfolders(tmp_path, monkeypatch):
+    monkeypatch.delenv('AIIDA_PATH')
+    (tmp_path / '.aiida').mkdir()
+    (tmp_path / '.aiida' / 'config.json').write_text('{}')
+    (tmp_path / 'work' / 'deeper').mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / 'work' / 'deeper')
+    resolve_aiida_path('models')
+    assert os.environ['AIIDA_PATH'] == str(tmp_path)
+
+
+def test_setup_without_configuration_creates_it_here(tmp_path, monkeypatch):
+    monkeypatch.delenv('AIIDA_PATH')
+    monkeypatch.chdir(tmp_path)
+    resolve_aiida_path('models')
+    assert 'AIIDA_PATH' not in os.environ
+    resolve_aiida_path('setup')
+    assert os.environ['AIIDA_PATH'] == str(tmp_path)
