@@ -2,44 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from aiida.common import CalcInfo, CodeInfo
-from aiida.engine import CalcJob
-from aiida.orm import ArrayData, Dict, StructureData
-
-from ..data import ForceSetData, ModelData, RemoteModelData, StructureSetData
-from ..engine import io as engine_io
-from ..engine.restoration import parse_restoration
-from ..engine.settings import parse_settings
-from .gpus import gpu_directive
+from .base import EngineCalculation
 
 
-def validate_restoration(node: Dict, _) -> str | None:
-    try:
-        parse_restoration(node.get_dict())
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
-def validate_settings(node: Dict, _) -> str | None:
-    try:
-        parse_settings(node.get_dict())
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
-def validate_inputs(inputs, _) -> str | None:
-    """Cross-input checks: a remote model must live on the computer that runs the code."""
-    model, code = inputs.get('model'), inputs.get('code')
-    if isinstance(model, RemoteModelData) and code is not None and model.computer.pk != code.computer.pk:
-        return f'the remote model is on computer {model.computer.label}, but the code runs on {code.computer.label}'
-    return None
-
-
-class EvaluateCalculation(CalcJob):
+class EvaluateCalculation(EngineCalculation):
     """Evaluate a set of structures with a model, applying the in-engine restoration steps.
 
     ``forces_mode`` and ``rotational_average`` are applied here because they need the model; what they changed
@@ -50,84 +16,4 @@ class EvaluateCalculation(CalcJob):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input('model', valid_type=(ModelData, RemoteModelData), help='The model to evaluate.')
-        spec.input(
-            'structures',
-            valid_type=(StructureSetData, StructureData),
-            help='The structures, as one set (e.g. all displaced supercells) or a single structure.',
-        )
-        spec.input(
-            'restoration',
-            valid_type=Dict,
-            required=False,
-            validator=validate_restoration,
-            help='In-engine restoration: {"forces_mode": "conservative"|"direct", '
-            '"rotational_average": {"l_max": int, "inversion": bool}}.',
-        )
-        spec.input(
-            'settings',
-            valid_type=Dict,
-            required=False,
-            validator=validate_settings,
-            help='{"device": "auto"|"cpu"|"cuda", "dtype": "float32"|"float64", "max_atoms_per_batch": int}.',
-        )
-        spec.input(
-            'metadata.options.gpus',
-            valid_type=int,
-            default=0,
-            help='GPUs per node; becomes the scheduler directive for SLURM and PBS Pro (nothing for core.direct).',
-        )
-        spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
         spec.inputs['metadata']['options']['parser_name'].default = 'unconmlip.evaluate'
-        spec.inputs.validator = validate_inputs
-
-        spec.output('energies', valid_type=ArrayData, help='Energies (eV), array `energies` (N,).')
-        spec.output('forces', valid_type=ForceSetData, help='Forces (eV/A) of every structure.')
-        spec.output('stresses', valid_type=ArrayData, help='Stresses (eV/A^3, ASE sign), array `stresses` (N, 3, 3).')
-        spec.output('restoration_report', valid_type=Dict, help='Restoration steps applied and their measured effect.')
-        spec.output('timing', valid_type=Dict, help='Wall and model time, atoms per second, batches, device.')
-
-        spec.exit_code(300, 'ERROR_MISSING_OUTPUT', message='The engine wrote neither results nor an error record.')
-        spec.exit_code(301, 'ERROR_ENGINE_CRASH', message='The engine crashed: {message}')
-        spec.exit_code(302, 'ERROR_INVALID_JOB', message='The engine refused the job: {message}')
-        spec.exit_code(310, 'ERROR_MODEL_HASH_MISMATCH', message='Model hash mismatch: {message}')
-        spec.exit_code(311, 'ERROR_MODEL_UNREADABLE', message='The model could not be loaded: {message}')
-        spec.exit_code(312, 'ERROR_UNSUPPORTED_CAPABILITY', message='The model cannot do what was asked: {message}')
-        spec.exit_code(320, 'ERROR_UNSUPPORTED_ELEMENT', message='Element not supported by the model: {message}')
-        spec.exit_code(321, 'ERROR_INVALID_STRUCTURE', message='Invalid structure: {message}')
-        spec.exit_code(330, 'ERROR_NON_FINITE_OUTPUT', message='NaN or infinite model output: {message}')
-        spec.exit_code(340, 'ERROR_OUT_OF_MEMORY', message='Out of device memory after splitting batches: {message}')
-
-    def _setup_inputs(self) -> None:
-        """Add the GPU request to the scheduler header once the computer (and so its scheduler) is known."""
-        super()._setup_inputs()
-        directive = gpu_directive(self.node.computer.scheduler_type, self.node.get_option('gpus'))
-        if directive:
-            existing = self.node.get_option('custom_scheduler_commands')
-            self.node.set_option('custom_scheduler_commands', '\n'.join(filter(None, [existing, directive])))
-
-    def prepare_for_submission(self, folder) -> CalcInfo:
-        model = self.inputs.model
-        structures = self.inputs.structures
-        atoms = structures.get_ase_list() if isinstance(structures, StructureSetData) else [structures.get_ase()]
-        engine_io.write_job(
-            Path(folder.abspath),
-            atoms,
-            model=model.engine_reference(),
-            restoration=parse_restoration(
-                self.inputs.restoration.get_dict() if 'restoration' in self.inputs else None
-            ).as_dict(),
-            settings=parse_settings(self.inputs.settings.get_dict() if 'settings' in self.inputs else None).as_dict(),
-        )
-
-        codeinfo = CodeInfo()
-        codeinfo.code_uuid = self.inputs.code.uuid
-        codeinfo.cmdline_params = ['.']
-
-        calcinfo = CalcInfo()
-        calcinfo.codes_info = [codeinfo]
-        calcinfo.local_copy_list = (
-            [(model.uuid, model.filename, model.filename)] if isinstance(model, ModelData) else []
-        )
-        calcinfo.retrieve_list = [engine_io.RESULTS_FILE, engine_io.REPORT_FILE, engine_io.ERROR_FILE]
-        return calcinfo

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import traceback
 from dataclasses import asdict
 from pathlib import Path
 
 from .errors import EngineError
 from .evaluate import evaluate_structures
-from .io import read_job, write_error, write_results
-from .potentials import load_potential
+from .io import Job, read_job, write_error, write_relax_results, write_results
+from .potentials import Potential, load_potential
+from .relax import relax_structures
 
 EXIT_ENGINE_ERROR = 2
 EXIT_CRASH = 1
@@ -23,8 +25,27 @@ def run_job(folder: str | Path) -> None:
     potential = load_potential(
         job.model.path, job.model.backend, job.model.sha256, device=job.settings.device, dtype=job.settings.dtype
     )
-    result = evaluate_structures(potential, job.structures, job.restoration, job.settings.max_atoms_per_batch)
-    write_results(folder, result, asdict(potential.description))
+    if job.task == 'relax':
+        run_relaxation(folder, job, potential)
+    else:
+        result = evaluate_structures(potential, job.structures, job.restoration, job.settings.max_atoms_per_batch)
+        write_results(folder, result, asdict(potential.description))
+
+
+def run_relaxation(folder: str | Path, job: Job, potential: Potential) -> None:
+    start = time.perf_counter()
+    results = relax_structures(potential, job.structures, job.restoration, job.relax, job.settings.max_atoms_per_batch)
+    restoration_report = {
+        **job.restoration.as_dict(),
+        'fix_symmetry': {'enabled': job.relax.fix_symmetry, 'symprec': job.relax.symprec},
+    }
+    timing = {
+        'wall_seconds': time.perf_counter() - start,
+        'device': potential.device,
+        'structures': len(results),
+        'steps': sum(r.steps for r in results),
+    }
+    write_relax_results(folder, results, restoration_report, timing, asdict(potential.description))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,11 +3,13 @@
 Input folder (written by the ``unconmlip.evaluate`` CalcJob, or by hand):
 
 ``job.json``
-    ``{"task": "evaluate",
+    ``{"task": "evaluate" | "relax",
     "model": {"backend": "metatomic" | "ase", "path": "model.pt", "sha256": "<hex>"},
     "restoration": {"forces_mode": "conservative" | "direct", "rotational_average": {"l_max": 3, "inversion": true}},
     "settings": {"device": "auto" | "cpu" | "cuda", "dtype": "float32" | "float64" | null,
-    "max_atoms_per_batch": 4096}}``.
+    "max_atoms_per_batch": 4096},
+    "relax": {...}}`` where ``relax`` (task relax only) holds
+    :class:`~aiida_unconmlip.engine.relax.RelaxParameters`.
     A relative model path is relative to the folder; an absolute one is a file on the compute node.
 ``structures.npz`` (read with ``allow_pickle=False``)
     The structures, in order: ``numbers`` (total atoms,), ``positions`` (total atoms, 3) Angstrom, ``cells``
@@ -19,8 +21,12 @@ Output, written into the same folder:
 ``results.npz`` (read with ``allow_pickle=False``)
     ``energies`` (N,) eV; ``forces`` (total atoms, 3) eV/A, structure i in rows
     ``atom_offsets[i]:atom_offsets[i+1]``; ``stresses`` (N, 3, 3) eV/A^3 with ASE's sign (NaN if not periodic).
+    Task relax adds the final geometry: ``positions`` (total atoms, 3) and ``cells`` (N, 3, 3), Angstrom.
+``trajectories.npz`` (task relax)
+    For structure i: ``steps_i``, ``positions_i`` (frames, atoms, 3), ``cells_i``, ``energies_i``.
 ``report.json``
-    ``{"restoration_report": {...}, "timing": {...}, "model": {...}, "versions": {...}}``.
+    ``{"restoration_report": {...}, "timing": {...}, "model": {...}, "versions": {...}}``, and for task relax
+    ``"relaxation": [{"converged", "steps", "space_group_input", "space_group_output", "seconds"}, ...]``.
 ``error.json`` (only on failure)
     ``{"code": "<ERROR CODE>", "message": "..."}`` with codes from :mod:`aiida_unconmlip.engine.errors`
     plus ``ENGINE_CRASH`` for unexpected exceptions.
@@ -40,6 +46,7 @@ from ase import Atoms
 
 from .errors import InvalidJob
 from .evaluate import EvaluationResult
+from .relax import RelaxationResult, RelaxParameters, parse_relax_parameters
 from .restoration import Restoration, parse_restoration
 from .settings import EngineSettings, parse_settings
 
@@ -48,7 +55,8 @@ STRUCTURES_FILE = 'structures.npz'
 RESULTS_FILE = 'results.npz'
 REPORT_FILE = 'report.json'
 ERROR_FILE = 'error.json'
-TASKS = ('evaluate',)
+TRAJECTORIES_FILE = 'trajectories.npz'
+TASKS = ('evaluate', 'relax')
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,7 @@ class Job:
     restoration: Restoration
     settings: EngineSettings
     structures: list[Atoms]
+    relax: RelaxParameters | None
 
 
 def read_job(folder: str | Path) -> Job:
@@ -85,6 +94,7 @@ def read_job(folder: str | Path) -> Job:
     try:
         restoration = parse_restoration(spec.get('restoration'))
         settings = parse_settings(spec.get('settings'))
+        relax = parse_relax_parameters(spec.get('relax')) if task == 'relax' else None
     except ValueError as exc:
         raise InvalidJob(str(exc)) from exc
     return Job(
@@ -93,6 +103,7 @@ def read_job(folder: str | Path) -> Job:
         restoration=restoration,
         settings=settings,
         structures=read_structures(folder / STRUCTURES_FILE),
+        relax=relax,
     )
 
 
@@ -120,7 +131,7 @@ def write_structures(path: Path, structures: list[Atoms]) -> None:
         positions=np.concatenate([atoms.positions for atoms in structures]).reshape(-1, 3),
         cells=np.array([atoms.cell.array for atoms in structures]).reshape(-1, 3, 3),
         pbc=np.array([atoms.pbc for atoms in structures], dtype=bool).reshape(-1, 3),
-        atom_offsets=np.cumsum([0] + [len(atoms) for atoms in structures]),
+        atom_offsets=_offsets(structures),
     )
 
 
@@ -130,11 +141,18 @@ def write_job(
     model: dict[str, Any],
     restoration: dict[str, Any],
     settings: dict[str, Any],
-    task: str = 'evaluate',
+    relax: dict[str, Any] | None = None,
 ) -> None:
-    """Write an input folder (the CalcJob does this on the AiiDA side)."""
+    """Write an input folder (the CalcJobs do this on the AiiDA side); ``relax`` given means task relax."""
     folder = Path(folder)
-    payload = {'task': task, 'model': model, 'restoration': restoration, 'settings': settings}
+    payload = {
+        'task': 'evaluate' if relax is None else 'relax',
+        'model': model,
+        'restoration': restoration,
+        'settings': settings,
+    }
+    if relax is not None:
+        payload['relax'] = relax
     (folder / JOB_FILE).write_text(json.dumps(payload, indent=2))
     write_structures(folder / STRUCTURES_FILE, structures)
 
@@ -149,23 +167,68 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def _write_report(folder: Path, model_description: dict[str, Any], **sections: Any) -> None:
+    report = {**sections, 'model': model_description, 'versions': library_versions()}
+    (folder / REPORT_FILE).write_text(json.dumps(report, indent=2))
+
+
+def _offsets(structures_or_arrays) -> np.ndarray:
+    return np.cumsum([0] + [len(item) for item in structures_or_arrays])
+
+
 def write_results(folder: str | Path, result: EvaluationResult, model_description: dict[str, Any]) -> None:
+    """Outputs of task evaluate."""
     folder = Path(folder)
-    offsets = np.cumsum([0] + [len(forces) for forces in result.forces])
     np.savez(
         folder / RESULTS_FILE,
         energies=result.energies,
-        forces=np.concatenate(result.forces) if result.forces else np.zeros((0, 3)),
-        atom_offsets=offsets,
+        forces=np.concatenate(result.forces),
+        atom_offsets=_offsets(result.forces),
         stresses=result.stresses,
     )
-    report = {
-        'restoration_report': result.restoration_report,
-        'timing': result.timing,
-        'model': model_description,
-        'versions': library_versions(),
-    }
-    (folder / REPORT_FILE).write_text(json.dumps(report, indent=2))
+    _write_report(folder, model_description, restoration_report=result.restoration_report, timing=result.timing)
+
+
+def write_relax_results(
+    folder: str | Path,
+    results: list[RelaxationResult],
+    restoration_report: dict[str, Any],
+    timing: dict[str, Any],
+    model_description: dict[str, Any],
+) -> None:
+    """Outputs of task relax: final geometries and predictions, trajectories, per-structure report."""
+    folder = Path(folder)
+    stresses = np.array([r.stress if r.stress is not None else np.full((3, 3), np.nan) for r in results])
+    np.savez(
+        folder / RESULTS_FILE,
+        energies=np.array([r.energy for r in results]),
+        forces=np.concatenate([r.forces for r in results]),
+        atom_offsets=_offsets([r.atoms for r in results]),
+        stresses=stresses.reshape(-1, 3, 3),
+        positions=np.concatenate([r.atoms.positions for r in results]),
+        cells=np.array([r.atoms.cell.array for r in results]).reshape(-1, 3, 3),
+    )
+    frames = {}
+    for index, result in enumerate(results):
+        trajectory = result.trajectory
+        frames[f'steps_{index}'] = np.array(trajectory.steps)
+        frames[f'positions_{index}'] = np.array(trajectory.positions)
+        frames[f'cells_{index}'] = np.array(trajectory.cells)
+        frames[f'energies_{index}'] = np.array(trajectory.energies)
+    np.savez(folder / TRAJECTORIES_FILE, **frames)
+    relaxation = [
+        {
+            'converged': r.converged,
+            'steps': r.steps,
+            'space_group_input': r.space_group_input,
+            'space_group_output': r.space_group_output,
+            'seconds': r.seconds,
+        }
+        for r in results
+    ]
+    _write_report(
+        folder, model_description, restoration_report=restoration_report, timing=timing, relaxation=relaxation
+    )
 
 
 def write_error(folder: str | Path, code: str, message: str) -> None:

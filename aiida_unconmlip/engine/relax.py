@@ -1,0 +1,162 @@
+"""Geometry optimisation on the compute node: ASE optimisers with FrechetCellFilter and FixSymmetry around
+the restored calculator; several structures one after another with the model loaded once."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import spglib
+from ase import Atoms, units
+from ase.constraints import FixSymmetry
+from ase.filters import FrechetCellFilter
+from ase.optimize import BFGS, FIRE, LBFGS
+
+from .calculator import RestoredCalculator
+from .errors import NonFiniteOutput
+from .potentials import Potential
+from .restoration import Restoration
+from .structures import check_structures
+
+OPTIMIZERS = {'FIRE': FIRE, 'BFGS': BFGS, 'LBFGS': LBFGS}
+CELL_MODES = ('positions', 'full', 'fixed_volume')
+REPORTED_SYMPRECS = (1e-5, 1e-3, 1e-1)
+
+
+@dataclass(frozen=True)
+class RelaxParameters:
+    """How to relax: optimiser, which degrees of freedom, convergence, symmetry constraint, trajectory."""
+
+    optimizer: str = 'FIRE'
+    cell: str = 'full'
+    pressure_gpa: float = 0.0
+    fmax: float = 1e-3
+    max_steps: int = 1000
+    fix_symmetry: bool = True
+    symprec: float = 1e-5
+    trajectory_interval: int = 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_relax_parameters(data: dict[str, Any] | None) -> RelaxParameters:
+    """Build :class:`RelaxParameters`, raising ``ValueError`` that says what to fix."""
+    data = dict(data or {})
+    allowed = set(RelaxParameters.__dataclass_fields__)
+    unknown = set(data) - allowed
+    if unknown:
+        raise ValueError(f'unknown relax parameters {sorted(unknown)}; allowed: {", ".join(sorted(allowed))}')
+    parameters = RelaxParameters(**data)
+    if parameters.optimizer not in OPTIMIZERS:
+        raise ValueError(f'optimizer must be one of {sorted(OPTIMIZERS)}, not {parameters.optimizer!r}')
+    if parameters.cell not in CELL_MODES:
+        raise ValueError(f'cell must be one of {list(CELL_MODES)}, not {parameters.cell!r}')
+    if parameters.pressure_gpa and parameters.cell != 'full':
+        raise ValueError('a target pressure needs cell "full" (positions and cell relaxed)')
+    for name in ('fmax', 'symprec'):
+        value = getattr(parameters, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f'{name} must be a positive number, not {value!r}')
+    for name in ('max_steps', 'trajectory_interval'):
+        value = getattr(parameters, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f'{name} must be a positive integer, not {value!r}')
+    if not isinstance(parameters.fix_symmetry, bool):
+        raise ValueError('fix_symmetry must be true or false')
+    return parameters
+
+
+def space_groups(atoms: Atoms) -> dict[str, str | None]:
+    """International symbol and number at each reported symprec, e.g. {'1e-05': 'Fd-3m (227)'}."""
+    cell = (atoms.cell.array, atoms.get_scaled_positions(), atoms.numbers)
+    return {f'{symprec:g}': spglib.get_spacegroup(cell, symprec=symprec) for symprec in REPORTED_SYMPRECS}
+
+
+@dataclass
+class Trajectory:
+    steps: list[int] = field(default_factory=list)
+    positions: list[np.ndarray] = field(default_factory=list)
+    cells: list[np.ndarray] = field(default_factory=list)
+    energies: list[float] = field(default_factory=list)
+
+    def record(self, step: int, atoms: Atoms) -> None:
+        if self.steps and self.steps[-1] == step:
+            return
+        self.steps.append(step)
+        self.positions.append(atoms.positions.copy())
+        self.cells.append(atoms.cell.array.copy())
+        self.energies.append(float(atoms.get_potential_energy()))
+
+
+@dataclass
+class RelaxationResult:
+    atoms: Atoms
+    energy: float
+    forces: np.ndarray
+    stress: np.ndarray | None
+    converged: bool
+    steps: int
+    space_group_input: dict[str, str | None]
+    space_group_output: dict[str, str | None]
+    trajectory: Trajectory
+    seconds: float
+
+
+def _dynamic_system(atoms: Atoms, parameters: RelaxParameters):
+    """What the optimiser moves: the atoms alone, or atoms and cell through FrechetCellFilter."""
+    if parameters.cell == 'positions':
+        return atoms
+    return FrechetCellFilter(
+        atoms,
+        constant_volume=parameters.cell == 'fixed_volume',
+        scalar_pressure=parameters.pressure_gpa * units.GPa,
+    )
+
+
+def relax_structure(atoms: Atoms, calculator: RestoredCalculator, parameters: RelaxParameters) -> RelaxationResult:
+    """Relax one structure; a run that reaches max_steps returns its last geometry with converged False."""
+    start = time.perf_counter()
+    atoms = atoms.copy()
+    space_group_input = space_groups(atoms)
+    atoms.calc = calculator
+    if parameters.fix_symmetry:
+        atoms.set_constraint(FixSymmetry(atoms, symprec=parameters.symprec))
+    optimizer = OPTIMIZERS[parameters.optimizer](_dynamic_system(atoms, parameters), logfile=None)
+    trajectory = Trajectory()
+    optimizer.attach(lambda: trajectory.record(optimizer.nsteps, atoms), interval=parameters.trajectory_interval)
+    converged = bool(optimizer.run(fmax=parameters.fmax, steps=parameters.max_steps))
+    trajectory.record(optimizer.nsteps, atoms)
+    energy = float(atoms.get_potential_energy())
+    forces = atoms.get_forces()
+    stress = atoms.get_stress(voigt=False) if atoms.pbc.all() else None
+    if not (np.isfinite(energy) and np.isfinite(forces).all()):
+        raise NonFiniteOutput('the relaxation reached NaN or infinite energies or forces; try dtype float64')
+    final = Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell.array, pbc=atoms.pbc)
+    return RelaxationResult(
+        atoms=final,
+        energy=energy,
+        forces=forces,
+        stress=stress,
+        converged=converged,
+        steps=int(optimizer.nsteps),
+        space_group_input=space_group_input,
+        space_group_output=space_groups(final),
+        trajectory=trajectory,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def relax_structures(
+    potential: Potential,
+    structures: list[Atoms],
+    restoration: Restoration,
+    parameters: RelaxParameters,
+    max_atoms_per_batch: int,
+) -> list[RelaxationResult]:
+    """Relax each structure in turn with the same loaded model."""
+    check_structures(structures, potential.description.elements)
+    calculator = RestoredCalculator(potential, restoration, max_atoms_per_batch)
+    return [relax_structure(atoms, calculator, parameters) for atoms in structures]

@@ -1,0 +1,110 @@
+"""``unconmlip.relax``: the relax CalcJob inside a restart loop that mends the usual failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiida import orm
+from aiida.common import AttributeDict
+from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
+
+from ..calcjobs.relax import RelaxCalculation
+from ..engine.evaluate import DEFAULT_MAX_ATOMS_PER_BATCH
+from .protocols import check_override_keys, load_protocol, recursive_merge
+
+
+class RelaxWorkChain(BaseRestartWorkChain):
+    """Relax a structure with ``unconmlip.relax``, restarting when it does not converge, runs out of memory or
+    produces NaN; each handler says in the report what it changed."""
+
+    _process_class = RelaxCalculation
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.expose_inputs(RelaxCalculation, namespace='relax')
+        spec.inputs['relax']['structures'].valid_type = orm.StructureData
+        spec.outline(
+            cls.setup,
+            while_(cls.should_run_process)(
+                cls.run_process,
+                cls.inspect_process,
+            ),
+            cls.results,
+        )
+        spec.expose_outputs(RelaxCalculation)
+        spec.exit_code(
+            410, 'ERROR_NON_FINITE_IN_FLOAT64', message='The model gives NaN or infinite values even in float64.'
+        )
+        spec.exit_code(
+            411, 'ERROR_OUT_OF_MEMORY_SINGLE_STRUCTURE', message='A single structure does not fit in device memory.'
+        )
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        code: orm.AbstractCode,
+        structure: orm.StructureData,
+        model: orm.Data,
+        protocol: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
+    ):
+        """A builder with the protocol's inputs (``fast``, ``moderate``, ``precise``), updated by ``overrides``."""
+        _, inputs = load_protocol('relax', protocol)
+        if overrides:
+            check_override_keys(overrides, cls.spec().inputs)
+            inputs = recursive_merge(inputs, overrides)
+        if options:
+            inputs['relax']['metadata']['options'] = recursive_merge(inputs['relax']['metadata']['options'], options)
+        relax = inputs['relax']
+
+        builder = cls.get_builder()
+        builder.max_iterations = orm.Int(inputs['max_iterations'])
+        builder.clean_workdir = orm.Bool(inputs['clean_workdir'])
+        builder.relax.code = code
+        builder.relax.model = model
+        builder.relax.structures = structure
+        for name in ('parameters', 'restoration', 'settings'):
+            builder.relax[name] = orm.Dict(relax[name])
+        builder.relax.metadata = relax['metadata']
+        return builder
+
+    def setup(self):
+        super().setup()
+        self.ctx.inputs = AttributeDict(self.exposed_inputs(RelaxCalculation, 'relax'))
+
+    def _update_dict_input(self, name: str, **changes) -> None:
+        current = self.ctx.inputs[name].get_dict() if name in self.ctx.inputs else {}
+        self.ctx.inputs[name] = orm.Dict({**current, **changes})
+
+    @process_handler(priority=500, exit_codes=RelaxCalculation.exit_codes.ERROR_NOT_CONVERGED)
+    def handle_not_converged(self, node):
+        """Continue from the last geometry of the unconverged run."""
+        self.ctx.inputs.structures = node.outputs.relaxed_structure
+        steps = node.outputs.relaxation_report['structures'][0]['steps']
+        self.report(
+            f'{node.process_label}<{node.pk}> not converged after {steps} steps: restarting from its last geometry'
+        )
+        return ProcessHandlerReport(do_break=True)
+
+    @process_handler(priority=400, exit_codes=RelaxCalculation.exit_codes.ERROR_OUT_OF_MEMORY)
+    def handle_out_of_memory(self, node):
+        """Halve the atom budget per batch (rotated copies included)."""
+        settings = self.ctx.inputs.settings.get_dict() if 'settings' in self.ctx.inputs else {}
+        budget = settings.get('max_atoms_per_batch', DEFAULT_MAX_ATOMS_PER_BATCH)
+        if budget <= 1:
+            return ProcessHandlerReport(do_break=True, exit_code=self.exit_codes.ERROR_OUT_OF_MEMORY_SINGLE_STRUCTURE)
+        self._update_dict_input('settings', max_atoms_per_batch=max(1, budget // 2))
+        self.report(f'{node.process_label}<{node.pk}> ran out of memory: max_atoms_per_batch {budget} -> {budget // 2}')
+        return ProcessHandlerReport(do_break=True)
+
+    @process_handler(priority=300, exit_codes=RelaxCalculation.exit_codes.ERROR_NON_FINITE_OUTPUT)
+    def handle_non_finite(self, node):
+        """Retry in float64; if that was already the precision, give up with a clear exit code."""
+        settings = self.ctx.inputs.settings.get_dict() if 'settings' in self.ctx.inputs else {}
+        if settings.get('dtype') == 'float64':
+            return ProcessHandlerReport(do_break=True, exit_code=self.exit_codes.ERROR_NON_FINITE_IN_FLOAT64)
+        self._update_dict_input('settings', dtype='float64')
+        self.report(f'{node.process_label}<{node.pk}> produced NaN or inf: retrying in float64')
+        return ProcessHandlerReport(do_break=True)
