@@ -14,24 +14,11 @@ from ..data import ForceSetData, ModelData, RemoteModelData, StructureSetData
 from ..engine import io as engine_io
 from ..engine.restoration import parse_restoration
 from ..engine.settings import parse_settings
+from ..ports import dict_validator
 from .gpus import gpu_directive
 
-
-def port_validator(parse):
-    """A port validator that returns the parser's ValueError message."""
-
-    def validate(node: Dict, _) -> str | None:
-        try:
-            parse(node.get_dict())
-        except ValueError as exc:
-            return str(exc)
-        return None
-
-    return validate
-
-
-validate_restoration = port_validator(parse_restoration)
-validate_settings = port_validator(parse_settings)
+validate_restoration = dict_validator(parse_restoration)
+validate_settings = dict_validator(parse_settings)
 
 
 def validate_inputs(inputs, _) -> str | None:

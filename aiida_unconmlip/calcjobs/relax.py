@@ -9,9 +9,10 @@ from aiida.orm import Dict, StructureData, TrajectoryData
 from ..data import StructureSetData
 from ..engine import io as engine_io
 from ..engine.relax import parse_relax_parameters
-from .base import EngineCalculation, port_validator
+from ..ports import dict_validator
+from .base import EngineCalculation
 
-validate_relax_parameters = port_validator(parse_relax_parameters)
+validate_relax_parameters = dict_validator(parse_relax_parameters)
 
 
 class RelaxCalculation(EngineCalculation):

@@ -41,6 +41,37 @@ class RelaxWorkChain(BaseRestartWorkChain):
         )
 
     @classmethod
+    def get_protocol_inputs(
+        cls,
+        code: orm.AbstractCode,
+        structure: orm.StructureData,
+        model: orm.Data,
+        protocol: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The inputs of a protocol (``fast``, ``moderate``, ``precise``) updated by ``overrides``, as a nested
+        dictionary of nodes that a builder (or an enclosing work chain's namespace) accepts."""
+        _, inputs = load_protocol('relax', protocol)
+        if overrides:
+            check_override_keys(overrides, cls.spec().inputs)
+            inputs = recursive_merge(inputs, overrides)
+        relax = inputs['relax']
+        if options:
+            relax['metadata']['options'] = recursive_merge(relax['metadata']['options'], options)
+        return {
+            'max_iterations': orm.Int(inputs['max_iterations']),
+            'clean_workdir': orm.Bool(inputs['clean_workdir']),
+            'relax': {
+                'code': code,
+                'model': model,
+                'structures': structure,
+                **{name: orm.Dict(relax[name]) for name in ('parameters', 'restoration', 'settings')},
+                'metadata': relax['metadata'],
+            },
+        }
+
+    @classmethod
     def get_builder_from_protocol(
         cls,
         code: orm.AbstractCode,
@@ -51,23 +82,8 @@ class RelaxWorkChain(BaseRestartWorkChain):
         options: dict[str, Any] | None = None,
     ):
         """A builder with the protocol's inputs (``fast``, ``moderate``, ``precise``), updated by ``overrides``."""
-        _, inputs = load_protocol('relax', protocol)
-        if overrides:
-            check_override_keys(overrides, cls.spec().inputs)
-            inputs = recursive_merge(inputs, overrides)
-        if options:
-            inputs['relax']['metadata']['options'] = recursive_merge(inputs['relax']['metadata']['options'], options)
-        relax = inputs['relax']
-
         builder = cls.get_builder()
-        builder.max_iterations = orm.Int(inputs['max_iterations'])
-        builder.clean_workdir = orm.Bool(inputs['clean_workdir'])
-        builder.relax.code = code
-        builder.relax.model = model
-        builder.relax.structures = structure
-        for name in ('parameters', 'restoration', 'settings'):
-            builder.relax[name] = orm.Dict(relax[name])
-        builder.relax.metadata = relax['metadata']
+        builder._update(cls.get_protocol_inputs(code, structure, model, protocol, overrides, options))
         return builder
 
     def setup(self):

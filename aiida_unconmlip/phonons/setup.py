@@ -1,0 +1,77 @@
+"""Standardised unit cell, supercell and displacements."""
+
+from __future__ import annotations
+
+import io
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import phonopy
+import spglib
+from ase import Atoms
+from phonopy import Phonopy
+from phonopy.structure.atoms import PhonopyAtoms
+
+
+def to_phonopy_atoms(atoms: Atoms) -> PhonopyAtoms:
+    return PhonopyAtoms(symbols=atoms.get_chemical_symbols(), cell=atoms.cell.array, positions=atoms.positions)
+
+
+def to_ase(cell: PhonopyAtoms) -> Atoms:
+    return Atoms(symbols=cell.symbols, cell=cell.cell, positions=cell.positions, pbc=True)
+
+
+def standardize(atoms: Atoms, symprec: float) -> tuple[Atoms, dict]:
+    """spglib's standardised conventional cell (idealised positions) and the symmetry it was found with."""
+    cell = (atoms.cell.array, atoms.get_scaled_positions(), atoms.numbers)
+    dataset = spglib.get_symmetry_dataset(cell, symprec=symprec)
+    if dataset is None:
+        raise ValueError(f'spglib found no space group for {atoms.get_chemical_formula()} at symprec {symprec}')
+    lattice, positions, numbers = spglib.standardize_cell(cell, to_primitive=False, no_idealize=False, symprec=symprec)
+    standard = Atoms(numbers=numbers, scaled_positions=positions, cell=lattice, pbc=True)
+    symmetry = {
+        'symprec': symprec,
+        'number': int(dataset.number),
+        'international': str(dataset.international),
+        'hall': str(dataset.hall),
+        'pointgroup': str(dataset.pointgroup),
+    }
+    return standard, symmetry
+
+
+def supercell_matrix_for(cell: np.ndarray, min_length: float) -> list[list[int]]:
+    """Diagonal supercell matrix whose lattice vectors are all at least ``min_length`` long (Angstrom)."""
+    lengths = np.linalg.norm(cell, axis=1)
+    return np.diag([max(1, math.ceil(min_length / length - 1e-9)) for length in lengths]).tolist()
+
+
+def make_phonopy(unitcell: Atoms, supercell_matrix, symprec: float) -> Phonopy:
+    return Phonopy(
+        to_phonopy_atoms(unitcell), supercell_matrix=supercell_matrix, primitive_matrix='auto', symprec=symprec
+    )
+
+
+def generate_displacements(
+    phonon: Phonopy, amplitude: float, plus_minus: bool | str, random_snapshots: int | None, seed: int | None
+) -> list[Atoms]:
+    """Displaced supercells: symmetry-reduced finite displacements, or random ones (for symfc)."""
+    if random_snapshots:
+        phonon.generate_displacements(distance=amplitude, number_of_snapshots=random_snapshots, random_seed=seed)
+    else:
+        phonon.generate_displacements(distance=amplitude, is_plusminus=plus_minus)
+    return [to_ase(cell) for cell in phonon.supercells_with_displacements]
+
+
+def to_yaml_text(phonon: Phonopy, force_constants: bool = False) -> str:
+    """phonopy's own yaml, which ``phonopy.load`` reads back."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / 'phonopy.yaml'
+        phonon.save(path, settings={'force_constants': force_constants})
+        return path.read_text()
+
+
+def from_yaml_text(text: str, symprec: float) -> Phonopy:
+    """A phonopy object from :func:`to_yaml_text`; force constants are loaded if present, never produced."""
+    return phonopy.load(io.StringIO(text), produce_fc=False, symmetrize_fc=False, symprec=symprec, is_compact_fc=True)

@@ -1,0 +1,145 @@
+"""The phonon work chain: exact against plain phonopy + ASE, symmetric with an unconstrained PET, on record."""
+
+import numpy as np
+import phonopy
+import pytest
+from aiida.engine import run_get_node
+from aiida.orm import StructureData
+from ase import Atoms
+from ase.build import bulk
+from ase.calculators.emt import EMT
+from phonopy import Phonopy
+from phonopy.structure.atoms import PhonopyAtoms
+
+from aiida_unconmlip.data import ModelData
+from aiida_unconmlip.engine.reference_potentials import tersoff_si_1988
+from aiida_unconmlip.provenance import restoration_chain
+from aiida_unconmlip.workflows.phonons import PhononWorkChain
+
+RESTORATION_OFF = {'space_group_projection': False, 'net_force_removal': False, 'force_constant_symmetrization': False}
+
+
+def plain_phonopy_frequencies(unitcell: Atoms, supercell_matrix, calculator, qpoints) -> np.ndarray:
+    """What a phonopy user does by hand: displacements of 0.01 A, ASE forces, force constants, frequencies."""
+    phonon = Phonopy(
+        PhonopyAtoms(
+            symbols=unitcell.get_chemical_symbols(),
+            cell=unitcell.cell.array,
+            scaled_positions=unitcell.get_scaled_positions(),
+        ),
+        supercell_matrix=supercell_matrix,
+        primitive_matrix='auto',
+    )
+    phonon.generate_displacements(distance=0.01)
+    forces = []
+    for cell in phonon.supercells_with_displacements:
+        atoms = Atoms(cell.symbols, cell=cell.cell, positions=cell.positions, pbc=True)
+        atoms.calc = calculator
+        forces.append(atoms.get_forces())
+    phonon.forces = forces
+    phonon.produce_force_constants()
+    return np.array([np.sort(phonon.get_frequencies(q)) for q in qpoints])
+
+
+def run_phonons(code, structure, model, protocol='fast', relax=False, relax_overrides=None, **overrides):
+    if relax_overrides:
+        overrides['relax'] = relax_overrides
+    builder = PhononWorkChain.get_builder_from_protocol(
+        code, StructureData(ase=structure), model, protocol=protocol, relax=relax, overrides=overrides
+    )
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    return results, node
+
+
+@pytest.mark.parametrize(
+    ('model_name', 'structure', 'calculator'),
+    [('emt', bulk('Cu', 'fcc', a=3.61), EMT()), ('tersoff-si-1988', bulk('Si', 'diamond', a=5.432), tersoff_si_1988())],
+    ids=['Cu-EMT', 'Si-Tersoff'],
+)
+def test_work_chain_equals_plain_phonopy_and_ase(engine_code, shipped_models, model_name, structure, calculator):
+    results, _ = run_phonons(engine_code, structure, shipped_models[model_name])
+    with results['phonopy_yaml'].as_path() as path:
+        supercell_matrix = phonopy.load(path, produce_fc=False).supercell_matrix
+    bands = results['band_structure']
+    expected = plain_phonopy_frequencies(
+        results['structure'].get_ase(), supercell_matrix, calculator, bands.get_kpoints()
+    )
+    np.testing.assert_allclose(np.sort(bands.get_bands(), axis=1), expected, atol=1e-4)
+    diagnostics = results['diagnostics'].get_dict()
+    assert max(abs(f) for f in diagnostics['gamma_acoustic_thz']) < 1e-3
+    assert diagnostics['imaginary_modes']['count'] == 0
+
+
+def test_phonopy_yaml_output_opens_with_phonopy_load(engine_code, shipped_models):
+    results, _ = run_phonons(engine_code, bulk('Cu', 'fcc', a=3.61), shipped_models['emt'])
+    with results['phonopy_yaml'].as_path() as path:
+        phonon = phonopy.load(path)
+    np.testing.assert_allclose(phonon.force_constants, results['force_constants'].get_array('force_constants'))
+    thermal = results['thermal_properties']
+    temperatures = thermal.get_x()[1]
+    assert temperatures[0] == 0 and temperatures[-1] == 1000
+    names, values, _ = zip(*thermal.get_y(), strict=True)
+    heat_capacity = values[names.index('heat_capacity')]
+    assert heat_capacity[-1] == pytest.approx(3 * 8.314462618, rel=0.02)  # Dulong-Petit, J/K/mol per atom
+
+
+def test_restoration_makes_pet_phonons_symmetric_and_is_on_record(engine_code, pet_model_file, record_property):
+    model = ModelData.import_file(pet_model_file)
+    silicon = bulk('Si', 'diamond', a=5.43)
+    restored, node = run_phonons(engine_code, silicon, model, protocol='moderate', relax=True)
+    raw, _ = run_phonons(
+        engine_code,
+        silicon,
+        model,
+        protocol='moderate',
+        relax=True,
+        restoration=RESTORATION_OFF,
+        relax_overrides={'relax': {'parameters': {'fix_symmetry': False}}},
+    )
+    restored_diagnostics = restored['diagnostics'].get_dict()
+    raw_diagnostics = raw['diagnostics'].get_dict()
+    record_property('diagnostics_restored', restored_diagnostics)
+    record_property('diagnostics_raw', raw_diagnostics)
+    print('restored:', restored_diagnostics, '\nraw:', raw_diagnostics)
+
+    assert max(abs(f) for f in restored_diagnostics['gamma_acoustic_thz']) < 0.01
+    for label in ('GAMMA', 'X', 'L'):
+        assert restored_diagnostics['degenerate_splitting_thz'][label] < 1e-3
+        assert restored_diagnostics['star_spread_thz'][label] < 1e-3
+    assert restored_diagnostics['space_group'] == {'number': 227, 'symbol': 'Fd-3m'}
+    assert restored_diagnostics['space_group_kept'] is True
+
+    chain = restoration_chain(restored['band_structure'])
+    assert [step.name for step in chain.steps] == [
+        'fix_symmetry',
+        'forces_mode',
+        'space_group_projection',
+        'net_force_removal',
+        'force_constant_symmetrization',
+    ]
+    assert chain.model.pk == model.pk and chain.model.sha256 == model.sha256
+    assert chain.structure.pk == node.inputs.structure.pk
+    assert chain.steps[-1].effect['relative_change'] > 0
+
+
+def test_chunks_are_evaluated_separately_and_merged_in_order(engine_code, shipped_models):
+    structure = bulk('Cu', 'fcc', a=3.61)
+    single, _ = run_phonons(engine_code, structure, shipped_models['emt'], displacements={'plus_minus': True})
+    chunked, node = run_phonons(
+        engine_code, structure, shipped_models['emt'], displacements={'plus_minus': True}, n_chunks=2
+    )
+    evaluations = [c for c in node.called if c.process_label == 'EvaluateCalculation']
+    assert len(evaluations) == 2
+    np.testing.assert_allclose(
+        chunked['force_constants'].get_array('force_constants'),
+        single['force_constants'].get_array('force_constants'),
+        atol=1e-12,
+    )
+
+
+def test_unknown_override_is_refused(engine_code, shipped_models):
+    with pytest.raises(ValueError, match='unknown override `displacement`'):
+        PhononWorkChain.get_builder_from_protocol(
+            engine_code, StructureData(ase=bulk('Cu')), shipped_models['emt'], overrides={'displacement': {}}
+        )
