@@ -24,7 +24,7 @@ test: $(INSTALLED)
 demo: $(INSTALLED)
 	$(BIN)/aiida-unconmlip setup
 	$(BIN)/verdi daemon status >/dev/null 2>&1 || $(BIN)/verdi daemon start 1
-	$(BIN)/verdi run docs/examples/evaluate_displaced_silicon.py
+	$(BIN)/verdi run docs/examples/silicon_phonons.py
 
 docs: $(INSTALLED)
 	PYTHONWARNINGS=ignore $(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html

@@ -7,7 +7,9 @@ from aiida.cmdline.groups.verdi import VerdiCommandGroup
 from aiida.cmdline.params import options, types
 
 from .models import models
+from .runs import evaluate, phonons, relax
 from .setup import setup
+from .show import plot, provenance, show
 
 
 @click.group('aiida-unconmlip', cls=VerdiCommandGroup, context_settings={'help_option_names': ['-h', '--help']})
@@ -17,5 +19,5 @@ def cmd_root():
     """Lattice dynamics with unconstrained machine-learned potentials, with symmetry restoration on record."""
 
 
-cmd_root.add_command(setup)
-cmd_root.add_command(models)
+for command in (setup, models, phonons, relax, evaluate, show, provenance, plot):
+    cmd_root.add_command(command)

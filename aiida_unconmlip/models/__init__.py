@@ -22,6 +22,11 @@ class ShippedModel:
     description: str
 
 
+def default_model_name() -> str:
+    """The model used when none is named (``--model`` omitted)."""
+    return json.loads(REGISTRY.read_text())['default']
+
+
 def shipped_models() -> list[ShippedModel]:
     """The models in the registry, in order."""
     entries = json.loads(REGISTRY.read_text())['models']

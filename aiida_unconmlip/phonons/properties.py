@@ -43,7 +43,8 @@ def run_dos_and_thermal(phonon: Phonopy, mesh_length: float, t_max: float, t_ste
     mesh_qpoints = np.array(phonon.mesh.qpoints)
     phonon.run_total_dos()
     total = phonon.total_dos
-    phonon.run_thermal_properties(t_min=0, t_max=t_max, t_step=t_step)
+    # the three acoustic modes at Gamma have zero frequency: their log term is undefined, so they are left out
+    phonon.run_thermal_properties(t_min=0, t_max=t_max, t_step=t_step, exclude_gamma_acoustic=True)
     thermal = phonon.thermal_properties
     results = {
         'mesh': np.array(phonon.mesh.mesh_numbers),

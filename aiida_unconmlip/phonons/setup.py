@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import spglib
 from ase import Atoms
 from phonopy import Phonopy
 from phonopy.structure.atoms import PhonopyAtoms
+from phonopy.structure.cells import PrimitiveMatrixAutoDefaultWarning
 
 
 def to_phonopy_atoms(atoms: Atoms) -> PhonopyAtoms:
@@ -48,9 +50,12 @@ def supercell_matrix_for(cell: np.ndarray, min_length: float) -> list[list[int]]
 
 
 def make_phonopy(unitcell: Atoms, supercell_matrix, symprec: float) -> Phonopy:
-    return Phonopy(
-        to_phonopy_atoms(unitcell), supercell_matrix=supercell_matrix, primitive_matrix='auto', symprec=symprec
-    )
+    """Phonopy with the primitive cell found from the symmetry (``auto``), as the band path needs."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', PrimitiveMatrixAutoDefaultWarning)  # phonopy's note on its v3 default
+        return Phonopy(
+            to_phonopy_atoms(unitcell), supercell_matrix=supercell_matrix, primitive_matrix='auto', symprec=symprec
+        )
 
 
 def generate_displacements(

@@ -1,5 +1,10 @@
 """The phonon work chain: exact against plain phonopy + ASE, symmetric with an unconstrained PET, on record."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import phonopy
 import pytest
@@ -143,3 +148,33 @@ def test_unknown_override_is_refused(engine_code, shipped_models):
         PhononWorkChain.get_builder_from_protocol(
             engine_code, StructureData(ase=bulk('Cu')), shipped_models['emt'], overrides={'displacement': {}}
         )
+
+
+def test_submitted_to_the_daemon(submit_and_await, engine_code, shipped_models):
+    builder = PhononWorkChain.get_builder_from_protocol(
+        engine_code, StructureData(ase=bulk('Cu', 'fcc', a=3.61)), shipped_models['emt'], protocol='fast'
+    )
+    node = submit_and_await(builder, timeout=300)
+    assert node.is_finished_ok, node.exit_message
+    assert node.outputs.diagnostics['space_group'] == {'number': 225, 'symbol': 'Fm-3m'}
+
+
+def test_verdi_run_of_the_documented_script(
+    started_daemon_client, aiida_profile, engine_code, shipped_models, tmp_path
+):
+    from aiida.manage.configuration import get_config
+
+    assert engine_code.full_label == 'unconmlip-engine@localhost'
+    env = {**os.environ, 'AIIDA_PATH': str(Path(get_config().dirpath).parent)}
+    script = Path(__file__).resolve().parents[2] / 'docs' / 'examples' / 'silicon_phonons.py'
+    result = subprocess.run(
+        [Path(sys.executable).parent / 'verdi', '-p', aiida_profile.name, 'run', script, 'tersoff-si-1988', 'fast'],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert 'space group: Fd-3m (227)' in result.stdout
+    assert (tmp_path / 'silicon-phonons.png').stat().st_size > 10_000

@@ -1,0 +1,75 @@
+"""Run a process in the foreground with progress on stderr, or submit it to the daemon."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+from contextlib import contextmanager
+
+import click
+
+REPORT = re.compile(r'^\[(?P<pk>\d+)\|(?P<process>\w+)\|(?P<step>\w+)\]: (?P<message>.*)$', re.S)
+
+
+class ProgressHandler(logging.Handler):
+    """Turn process reports into short progress lines: elapsed time, process, step, what happened."""
+
+    def __init__(self):
+        super().__init__(level=logging.INFO)
+        self.start = time.perf_counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        match = REPORT.match(record.getMessage())
+        if match is None:
+            return
+        elapsed = time.perf_counter() - self.start
+        click.echo(
+            f'[{elapsed:6.1f} s] {match["process"]}<{match["pk"]}> {match["step"]}: {match["message"]}', err=True
+        )
+
+
+@contextmanager
+def progress_on_stderr():
+    logger = logging.getLogger('aiida.orm.nodes.process')
+    handler = ProgressHandler()
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def launch(builder, daemon: bool, as_json: bool):
+    """Submit to the daemon (print the PK, return None) or run here with progress (return the node)."""
+    from aiida.engine import run_get_node, submit
+
+    if daemon:
+        node = submit(builder)
+        if as_json:
+            click.echo(json.dumps({'pk': node.pk, 'uuid': node.uuid}))
+        else:
+            click.echo(f'submitted {node.process_label}<{node.pk}>; follow it with: verdi process show {node.pk}')
+        return None
+    with progress_on_stderr():
+        _, node = run_get_node(builder)
+    if not node.is_finished_ok:
+        message = f'{node.process_label}<{node.pk}> failed: [{node.exit_status}] {node.exit_message}'
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        'pk': node.pk,
+                        'uuid': node.uuid,
+                        'exit_status': node.exit_status,
+                        'exit_message': node.exit_message,
+                    }
+                )
+            )
+        click.echo(f'Error: {message}', err=True)
+        sys.exit(1)
+    return node

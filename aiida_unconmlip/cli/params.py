@@ -1,0 +1,90 @@
+"""How the commands read what users type: structures, models, codes. Every failure is one clear line."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+
+@contextmanager
+def clear_errors():
+    """Invalid inputs (unknown protocol, rejected override, bad Dict value) become one line, not a traceback."""
+    try:
+        yield
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def load_structures(value: str) -> list:
+    """ASE structures from a file (CIF, POSCAR, extxyz, anything ASE reads) or from a StructureData PK/UUID."""
+    path = Path(value)
+    if path.is_file():
+        import ase.io
+
+        try:
+            structures = ase.io.read(path, index=':')
+        except Exception as exc:
+            raise click.ClickException(f'cannot read a structure from {path}: {exc}') from exc
+        if not structures:
+            raise click.ClickException(f'{path} holds no structure')
+        return structures
+    if path.suffix or '/' in value:
+        raise click.ClickException(f'structure file {value} does not exist')
+    from aiida.common import exceptions
+    from aiida.orm import StructureData, load_node
+
+    try:
+        node = load_node(value)
+    except (exceptions.NotExistent, exceptions.MultipleObjectsError, ValueError) as exc:
+        raise click.ClickException(f'`{value}` is neither a structure file nor a node PK/UUID') from exc
+    if not isinstance(node, StructureData):
+        raise click.ClickException(f'node {value} is a {type(node).__name__}, not a StructureData')
+    return [node.get_ase()]
+
+
+def load_structure(value: str):
+    """The single structure in ``value`` as a StructureData (the first frame of a file with several)."""
+    from aiida.orm import StructureData
+
+    return StructureData(ase=load_structures(value)[0])
+
+
+def resolve_model_option(value: str | None):
+    """The model node named by ``--model``, or the registry's default model."""
+    from ..data.model import ModelImportError
+    from ..models import default_model_name
+    from ..models.resolve import resolve_model
+
+    try:
+        return resolve_model(value or default_model_name())
+    except ModelImportError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def resolve_code(code: str | None, computer: str | None):
+    """The engine code: ``--code`` as given, else ``unconmlip-engine`` on ``--computer`` (default localhost)."""
+    from aiida.common import exceptions
+    from aiida.orm import load_code
+
+    label = code or f'unconmlip-engine@{computer or "localhost"}'
+    try:
+        return load_code(label)
+    except (exceptions.NotExistent, exceptions.MultipleObjectsError) as exc:
+        raise click.ClickException(f'no code `{label}`: run `aiida-unconmlip setup` or give --code') from exc
+
+
+MODEL = click.option(
+    '--model',
+    help='Registered name, model PK/UUID, model file, or ase:<import.path.Calculator>. Default: the embedded model.',
+)
+PROTOCOL = click.option('--protocol', default='moderate', show_default=True, help='fast, moderate or precise.')
+ROTATIONAL_AVERAGE = click.option(
+    '--rotational-average', 'l_max', type=click.IntRange(0, 20), help='Rotational average up to this l_max (0: off).'
+)
+GPUS = click.option('--gpus', type=click.IntRange(0), help='GPUs per node requested from the scheduler.')
+CODE = click.option('--code', help='Engine code label (default: unconmlip-engine@<computer>).')
+COMPUTER = click.option('--computer', help='Computer of the engine code (default: localhost).')
+DAEMON = click.option('--daemon', is_flag=True, help='Submit to the daemon and print the PK instead of waiting.')
+JSON = click.option('--json', 'as_json', is_flag=True, help='Print one JSON object (progress goes to stderr).')

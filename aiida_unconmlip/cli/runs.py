@@ -1,0 +1,135 @@
+"""``aiida-unconmlip phonons|relax|evaluate``: launch runs from structure files with the usual options."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from aiida.cmdline.utils import decorators
+
+from . import params
+from .launch import launch
+
+
+def _options(gpus: int | None) -> dict | None:
+    return {'gpus': gpus} if gpus is not None else None
+
+
+def _print_summary(node, as_json: bool) -> None:
+    from ..summaries import summarize
+
+    summary = summarize(node)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        from .show import echo_summary
+
+        echo_summary(summary)
+
+
+@click.command('phonons')
+@click.argument('structure')
+@params.MODEL
+@params.PROTOCOL
+@params.ROTATIONAL_AVERAGE
+@click.option('--no-relax', is_flag=True, help='Skip the relaxation.')
+@click.option('--supercell', nargs=3, type=int, help='Supercell repetitions of the standardised cell, e.g. 3 3 3.')
+@click.option('--min-length', type=float, help='Minimum supercell vector length (A), instead of the protocol value.')
+@params.GPUS
+@params.CODE
+@params.COMPUTER
+@params.DAEMON
+@params.JSON
+@decorators.with_dbenv()
+def phonons(structure, model, protocol, l_max, no_relax, supercell, min_length, gpus, code, computer, daemon, as_json):
+    """Phonons of STRUCTURE (a CIF/POSCAR/extxyz file or a StructureData PK)."""
+    from ..workflows.phonons import PhononWorkChain
+
+    overrides = {}
+    if supercell:
+        overrides['displacements'] = {
+            'supercell_matrix': [[supercell[0], 0, 0], [0, supercell[1], 0], [0, 0, supercell[2]]]
+        }
+    if min_length is not None:
+        overrides.setdefault('displacements', {})['min_length'] = min_length
+    if l_max is not None:
+        overrides['evaluate'] = {'restoration': {'rotational_average': {'l_max': l_max, 'inversion': l_max > 0}}}
+    with params.clear_errors():
+        builder = PhononWorkChain.get_builder_from_protocol(
+            params.resolve_code(code, computer),
+            params.load_structure(structure),
+            params.resolve_model_option(model),
+            protocol=protocol,
+            overrides=overrides,
+            options=_options(gpus),
+            relax=not no_relax,
+        )
+    node = launch(builder, daemon, as_json)
+    if node is not None:
+        _print_summary(node, as_json)
+
+
+@click.command('relax')
+@click.argument('structure')
+@params.MODEL
+@params.PROTOCOL
+@params.ROTATIONAL_AVERAGE
+@params.GPUS
+@params.CODE
+@params.COMPUTER
+@params.DAEMON
+@params.JSON
+@decorators.with_dbenv()
+def relax(structure, model, protocol, l_max, gpus, code, computer, daemon, as_json):
+    """Relax STRUCTURE (positions and cell, FixSymmetry on)."""
+    from ..workflows.relax import RelaxWorkChain
+
+    overrides = {}
+    if l_max is not None:
+        overrides['relax'] = {'restoration': {'rotational_average': {'l_max': l_max, 'inversion': l_max > 0}}}
+    with params.clear_errors():
+        builder = RelaxWorkChain.get_builder_from_protocol(
+            params.resolve_code(code, computer),
+            params.load_structure(structure),
+            params.resolve_model_option(model),
+            protocol=protocol,
+            overrides=overrides,
+            options=_options(gpus),
+        )
+    node = launch(builder, daemon, as_json)
+    if node is not None:
+        _print_summary(node, as_json)
+
+
+@click.command('evaluate')
+@click.argument('structures')
+@params.MODEL
+@params.ROTATIONAL_AVERAGE
+@click.option('--forces-mode', type=click.Choice(['conservative', 'direct']), default='conservative', show_default=True)
+@click.option('--dtype', type=click.Choice(['float32', 'float64']), help="Default: the model's own precision.")
+@params.GPUS
+@params.CODE
+@params.COMPUTER
+@params.DAEMON
+@params.JSON
+@decorators.with_dbenv()
+def evaluate(structures, model, l_max, forces_mode, dtype, gpus, code, computer, daemon, as_json):
+    """Energies, forces and stresses of every structure in STRUCTURES (any file ASE reads, all frames)."""
+    from aiida.orm import Dict
+
+    from ..calcjobs.evaluate import EvaluateCalculation
+    from ..data import StructureSetData
+
+    builder = EvaluateCalculation.get_builder()
+    builder.code = params.resolve_code(code, computer)
+    builder.model = params.resolve_model_option(model)
+    builder.structures = StructureSetData.from_ase(params.load_structures(structures))
+    builder.restoration = Dict(
+        {'forces_mode': forces_mode, 'rotational_average': {'l_max': l_max or 0, 'inversion': bool(l_max)}}
+    )
+    builder.settings = Dict({'dtype': dtype} if dtype else {})
+    if gpus is not None:
+        builder.metadata.options.gpus = gpus
+    node = launch(builder, daemon, as_json)
+    if node is not None:
+        _print_summary(node, as_json)

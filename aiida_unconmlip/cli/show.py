@@ -1,0 +1,130 @@
+"""``aiida-unconmlip show|provenance|plot``: look at finished runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from aiida.cmdline.utils import decorators
+
+
+def _load(identifier: str):
+    from aiida.common import exceptions
+    from aiida.orm import load_node
+
+    try:
+        return load_node(identifier)
+    except (exceptions.NotExistent, exceptions.MultipleObjectsError, ValueError) as exc:
+        raise click.ClickException(f'no node with PK or UUID `{identifier}`') from exc
+
+
+def echo_summary(summary: dict) -> None:
+    """A human-readable rendering of a summary."""
+    click.echo(f'{summary["process"]}<{summary["pk"]}>  exit status {summary["exit_status"]}')
+    click.echo(f'model: {summary["model"]["name"]} (sha256 {summary["model"]["sha256"][:12]}...)')
+    if 'space_group' in summary:
+        click.echo(f'space group: {summary["space_group"]["symbol"]} ({summary["space_group"]["number"]})')
+    for label, frequencies in summary.get('bands', {}).get('frequencies_thz', {}).items():
+        click.echo(f'  {label:>6}: ' + ' '.join(f'{f:7.3f}' for f in frequencies) + ' THz')
+    diagnostics = summary.get('diagnostics')
+    if diagnostics:
+        click.echo(f'Gamma acoustic (THz): {", ".join(f"{f:.2e}" for f in diagnostics["gamma_acoustic_thz"])}')
+        click.echo(f'imaginary modes on the mesh: {diagnostics["imaginary_modes"]["count"]}')
+        click.echo(
+            f'largest degenerate splitting: {max(diagnostics["degenerate_splitting_thz"].values()):.2e} THz; '
+            f'largest star-of-q spread: {max(diagnostics["star_spread_thz"].values()):.2e} THz'
+        )
+        click.echo(f'space group kept through relaxation: {diagnostics["space_group_kept"]}')
+    for key in ('energy_ev', 'converged', 'steps', 'space_group_output'):
+        if key in summary:
+            click.echo(f'{key}: {summary[key]}')
+    if 'energies' in summary:
+        click.echo('energies (eV): ' + ', '.join(f'{e:.6f}' for e in summary['energies']))
+    click.echo(f'wall time: {summary.get("timings", {}).get("wall_seconds", 0):.1f} s')
+
+
+@click.command('show')
+@click.argument('identifier')
+@click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
+@decorators.with_dbenv()
+def show(identifier, as_json):
+    """Summary of a finished phonons, relax or evaluate run."""
+    from ..summaries import summarize
+
+    try:
+        summary = summarize(_load(identifier))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        echo_summary(summary)
+
+
+def _result_node(node):
+    """For a phonons run, its band structure; any other node is its own result."""
+    from aiida.orm import WorkChainNode
+
+    if isinstance(node, WorkChainNode) and 'band_structure' in node.outputs:
+        return node.outputs.band_structure
+    return node
+
+
+@click.command('provenance')
+@click.argument('identifier')
+@click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
+@decorators.with_dbenv()
+def provenance(identifier, as_json):
+    """The restoration steps, model and input structure behind a result (or a run's band structure)."""
+    from ..provenance import restoration_chain
+
+    chain = restoration_chain(_result_node(_load(identifier)))
+    if chain.model is None:
+        raise click.ClickException(f'node {identifier} was not produced by a model of aiida-unconmlip')
+    payload = {
+        'model': {'name': chain.model.model_name, 'sha256': chain.model.sha256, 'pk': chain.model.pk},
+        'structure': {'pk': chain.structure.pk, 'formula': chain.structure.get_formula()} if chain.structure else None,
+        'steps': [step.as_dict() for step in chain.steps],
+    }
+    if as_json:
+        click.echo(json.dumps(payload, indent=2))
+        return
+    click.echo(f'model: {payload["model"]["name"]} (PK {chain.model.pk}, sha256 {chain.model.sha256[:12]}...)')
+    if chain.structure:
+        click.echo(f'structure: {payload["structure"]["formula"]} (PK {chain.structure.pk})')
+    for index, step in enumerate(chain.steps, 1):
+        click.echo(f'{index}. {step.name} <{step.pk}> {json.dumps(step.parameters)}')
+
+
+@click.command('plot')
+@click.argument('identifier')
+@click.option(
+    '-o', '--output', type=click.Path(dir_okay=False, path_type=Path), required=True, help='Output file, .png or .pdf.'
+)
+@click.option('--compare', help='PK of a second phonons run (e.g. without restoration) drawn dashed beneath.')
+@decorators.with_dbenv()
+def plot(identifier, output, compare):
+    """Band structure with the DOS beside it."""
+    from ..plotting import plot_phonons
+
+    if output.suffix.lower() not in ('.png', '.pdf'):
+        raise click.ClickException('the output file must end in .png or .pdf')
+
+    def phonon_outputs(pk):
+        node = _load(pk)
+        if getattr(node, 'process_label', None) != 'PhononWorkChain' or 'band_structure' not in node.outputs:
+            raise click.ClickException(f'node {pk} is not a finished PhononWorkChain')
+        return node
+
+    node = phonon_outputs(identifier)
+    second = None
+    if compare:
+        other = phonon_outputs(compare)
+        second = (other.outputs.band_structure, other.outputs.total_dos, f'run {other.pk}')
+    model = node.inputs.evaluate.model.model_name
+    title = f'{node.inputs.structure.get_formula()} — {model} (run {node.pk})'
+    path = plot_phonons(
+        node.outputs.band_structure, node.outputs.total_dos, output, title, second, label=f'run {node.pk}'
+    )
+    click.echo(str(path.resolve()))

@@ -1,0 +1,79 @@
+"""Band structure with the DOS beside it, labelled high-symmetry points, optionally a second run overlaid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from aiida.orm import BandsData, XyData
+
+LABELS = {'GAMMA': 'Γ'}
+
+
+def _segments(bands: BandsData):
+    """Path distance (1/A) and frequencies per continuous segment, and the ticks of the labelled points."""
+    kpoints = bands.get_kpoints(cartesian=True)
+    frequencies = bands.get_bands()
+    labels = list(bands.labels)
+    segments, ticks, distance = [], [], 0.0
+    for (start, first), (stop, last) in zip(labels[0::2], labels[1::2], strict=True):
+        steps = np.linalg.norm(np.diff(kpoints[start : stop + 1], axis=0), axis=1)
+        x = distance + np.concatenate([[0.0], np.cumsum(steps)])
+        segments.append((x, frequencies[start : stop + 1]))
+        for position, label in ((x[0], first), (x[-1], last)):
+            name = LABELS.get(label, label)
+            if ticks and abs(ticks[-1][0] - position) < 1e-9:
+                if ticks[-1][1] != name:
+                    ticks[-1] = (position, f'{ticks[-1][1]}|{name}')
+            else:
+                ticks.append((position, name))
+        distance = x[-1]
+    return segments, ticks
+
+
+def plot_phonons(
+    bands: BandsData,
+    dos: XyData,
+    output: Path,
+    title: str,
+    compare: tuple[BandsData, XyData, str] | None = None,
+    label: str = 'restored',
+) -> Path:
+    """Write the figure to ``output`` (format from its suffix: png or pdf)."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    figure, (axis_bands, axis_dos) = plt.subplots(
+        1, 2, figsize=(9, 5), sharey=True, gridspec_kw={'width_ratios': [4, 1], 'wspace': 0.05}
+    )
+    runs = [(bands, dos, label, 'tab:blue', '-')]
+    if compare is not None:
+        runs.insert(0, (*compare, 'tab:orange', '--'))
+    for run_bands, run_dos, run_label, color, style in runs:
+        segments, ticks = _segments(run_bands)
+        for index, (x, frequencies) in enumerate(segments):
+            axis_bands.plot(
+                x, frequencies, color=color, linestyle=style, linewidth=1.2, label=run_label if index == 0 else None
+            )
+        frequency, density = run_dos.get_x()[1], run_dos.get_y()[0][1]
+        axis_dos.plot(density, frequency, color=color, linestyle=style, linewidth=1.2)
+    lowest = min(0.0, *(run[0].get_bands().min() for run in runs))
+    highest = max(run[0].get_bands().max() for run in runs)
+    margin = 0.04 * (highest - lowest)
+    axis_bands.set_ylim(lowest - margin, highest + margin)
+    for position, _ in ticks:
+        axis_bands.axvline(position, color='0.6', linewidth=0.6)
+    axis_bands.axhline(0.0, color='0.3', linewidth=0.6)
+    axis_bands.set_xticks([t[0] for t in ticks], [t[1] for t in ticks])
+    axis_bands.set_xlim(ticks[0][0], ticks[-1][0])
+    axis_bands.set_ylabel('Frequency (THz)')
+    axis_bands.set_title(title)
+    if compare is not None:
+        axis_bands.legend(loc='lower right')
+    axis_dos.set_xlabel('DOS (states/THz)')
+    axis_dos.set_xlim(left=0)
+    figure.savefig(output, dpi=150, bbox_inches='tight')
+    plt.close(figure)
+    return output

@@ -1,0 +1,111 @@
+"""JSON-ready summaries of finished runs: what ``show`` and ``--json`` print (one contract for scripts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from aiida.orm import BandsData, CalcJobNode, ProcessNode, WorkChainNode
+
+
+def labelled_frequencies(bands: BandsData) -> dict[str, list[float]]:
+    """Sorted frequencies (THz) at each labelled high-symmetry point, first occurrence along the path."""
+    frequencies = bands.get_bands()
+    result: dict[str, list[float]] = {}
+    for index, label in bands.labels:
+        result.setdefault(label, [float(f) for f in np.sort(frequencies[index])])
+    return result
+
+
+def model_summary(model) -> dict[str, Any]:
+    return {'name': model.model_name, 'sha256': model.sha256, 'pk': model.pk}
+
+
+def _wall_seconds(node: ProcessNode) -> float:
+    return (node.mtime - node.ctime).total_seconds()
+
+
+def _header(node: ProcessNode) -> dict[str, Any]:
+    return {
+        'pk': node.pk,
+        'uuid': node.uuid,
+        'process': node.process_label,
+        'exit_status': node.exit_status,
+        'exit_message': node.exit_message,
+    }
+
+
+def _evaluate_timings(node: ProcessNode) -> list[dict[str, Any]]:
+    calculations = [c for c in node.called_descendants if c.process_label == 'EvaluateCalculation']
+    return [
+        {key: calc.outputs.timing[key] for key in ('wall_seconds', 'model_seconds', 'atoms_per_second', 'device')}
+        | {'pk': calc.pk}
+        for calc in calculations
+        if 'timing' in calc.outputs
+    ]
+
+
+def phonon_summary(node: WorkChainNode) -> dict[str, Any]:
+    outputs = node.outputs
+    summary = _header(node)
+    summary['model'] = model_summary(node.inputs.evaluate.model)
+    if 'symmetry' in outputs:
+        summary['space_group'] = {'number': outputs.symmetry['number'], 'symbol': outputs.symmetry['international']}
+    if 'band_structure' in outputs:
+        summary['bands'] = {'frequencies_thz': labelled_frequencies(outputs.band_structure)}
+    if 'diagnostics' in outputs:
+        summary['diagnostics'] = outputs.diagnostics.get_dict()
+    summary['timings'] = {'wall_seconds': _wall_seconds(node), 'evaluate': _evaluate_timings(node)}
+    return summary
+
+
+def relax_summary(node: WorkChainNode) -> dict[str, Any]:
+    summary = _header(node)
+    summary['model'] = model_summary(node.inputs.relax.model)
+    if 'relaxed_structure' in node.outputs:
+        relaxed = node.outputs.relaxed_structure.get_ase()
+        report = node.outputs.relaxation_report['structures'][0]
+        summary.update(
+            energy_ev=float(node.outputs.energies.get_array('energies')[0]),
+            cell_angstrom=relaxed.cell.array.tolist(),
+            cell_parameters=[float(x) for x in relaxed.cell.cellpar()],
+            converged=report['converged'],
+            steps=report['steps'],
+            space_group_input=report['space_group_input'],
+            space_group_output=report['space_group_output'],
+        )
+    summary['timings'] = {'wall_seconds': _wall_seconds(node)}
+    return summary
+
+
+def evaluate_summary(node: CalcJobNode) -> dict[str, Any]:
+    summary = _header(node)
+    summary['model'] = model_summary(node.inputs.model)
+    outputs = node.outputs
+    if 'energies' in outputs:
+        summary.update(
+            energies=outputs.energies.get_array('energies').tolist(),
+            forces=[f.tolist() for f in outputs.forces.get_list()],
+            stress=np.nan_to_num(outputs.stresses.get_array('stresses'), nan=0.0).tolist(),
+            restoration_report=outputs.restoration_report.get_dict(),
+            timings=outputs.timing.get_dict(),
+        )
+    return summary
+
+
+SUMMARIES = {
+    'PhononWorkChain': phonon_summary,
+    'RelaxWorkChain': relax_summary,
+    'EvaluateCalculation': evaluate_summary,
+}
+
+
+def summarize(node) -> dict[str, Any]:
+    """The summary of a phonons, relax or evaluate run; ValueError for any other node."""
+    summarizer = SUMMARIES.get(getattr(node, 'process_label', None))
+    if summarizer is None:
+        raise ValueError(
+            f'node {node.pk} is a {getattr(node, "process_label", None) or type(node).__name__}; '
+            'show works on PhononWorkChain, RelaxWorkChain and EvaluateCalculation runs'
+        )
+    return summarizer(node)

@@ -1,0 +1,120 @@
+"""The run commands as users type them: JSON contracts, show/provenance/plot on the result, one-line errors."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from aiida_unconmlip.cli.root import cmd_root
+
+EXAMPLES = Path(__file__).resolve().parents[2] / 'docs' / 'examples'
+BIN = Path(sys.executable).parent
+
+
+def invoke(*args):
+    return CliRunner().invoke(cmd_root, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def phonons_json(engine_code, shipped_models):
+    """`aiida-unconmlip phonons si.cif --json` with the Tersoff reference, fast protocol."""
+    result = invoke('phonons', EXAMPLES / 'si.cif', '--model', 'tersoff-si-1988', '--protocol', 'fast', '--json')
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_phonons_json_contract_and_the_commands_that_read_it(phonons_json, tmp_path):
+    summary = phonons_json
+    assert summary['exit_status'] == 0
+    assert summary['space_group'] == {'number': 227, 'symbol': 'Fd-3m'}
+    assert summary['model']['name'] == 'tersoff-si-1988' and len(summary['model']['sha256']) == 64
+    frequencies = summary['bands']['frequencies_thz']
+    assert {'GAMMA', 'X', 'L'} <= set(frequencies)
+    assert max(abs(f) for f in frequencies['GAMMA'][:3]) < 1e-3
+    assert frequencies['X'][0] == pytest.approx(frequencies['X'][1], abs=1e-6)  # TA degenerate at X
+    assert summary['diagnostics']['space_group_kept'] is True
+    assert summary['timings']['wall_seconds'] > 0
+
+    shown = json.loads(invoke('show', summary['pk'], '--json').stdout)
+    assert shown['bands'] == summary['bands']
+    chain = json.loads(invoke('provenance', summary['pk'], '--json').stdout)
+    assert chain['model']['sha256'] == summary['model']['sha256']
+    assert chain['structure']['formula'] == 'Si2'
+    assert [step['name'] for step in chain['steps']] == [
+        'fix_symmetry',
+        'forces_mode',
+        'space_group_projection',
+        'net_force_removal',
+        'force_constant_symmetrization',
+    ]
+    assert all({'name', 'pk', 'parameters', 'effect'} == set(step) for step in chain['steps'])
+    plot = tmp_path / 'bands.png'
+    result = invoke('plot', summary['pk'], '-o', plot)
+    assert result.exit_code == 0 and plot.stat().st_size > 10_000
+
+
+def test_evaluate_and_relax_json(engine_code, shipped_models, tmp_path):
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.io import read, write
+
+    structures = [bulk('Cu', cubic=True), bulk('Cu', cubic=True).repeat(2)]
+    structures[1].rattle(0.02, seed=1)
+    write(tmp_path / 'cu.extxyz', structures)
+    result = invoke('evaluate', tmp_path / 'cu.extxyz', '--model', 'ase:ase.calculators.emt.EMT', '--json')
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    written = read(tmp_path / 'cu.extxyz', index=1)
+    written.calc = EMT()
+    assert payload['energies'][1] == pytest.approx(written.get_potential_energy(), rel=1e-10)
+    assert len(payload['forces'][1]) == 32 and len(payload['stress']) == 2
+    assert payload['restoration_report']['forces_mode'] == 'conservative'
+
+    result = invoke('relax', tmp_path / 'cu.extxyz', '--model', 'emt', '--protocol', 'fast', '--json')
+    assert result.exit_code == 0, result.output
+    relaxed = json.loads(result.stdout)
+    assert relaxed['converged'] and relaxed['space_group_output']['1e-05'] == 'Fm-3m (225)'
+
+
+@pytest.mark.parametrize(
+    ('args', 'message'),
+    [
+        (['phonons', 'missing.cif'], 'structure file missing.cif does not exist'),
+        (['phonons', '{unreadable}'], 'cannot read a structure from'),
+        (['phonons', EXAMPLES / 'si.cif', '--model', 'no-such-model'], 'no model called `no-such-model`'),
+        (['phonons', EXAMPLES / 'si.cif', '--protocol', 'sloppy'], 'unknown protocol `sloppy`'),
+        (['phonons', '{model_pk}'], 'not a StructureData'),
+        (['show', '{model_pk}'], 'show works on PhononWorkChain'),
+    ],
+)
+def test_bad_input_is_one_line_and_non_zero(fresh_profile_env, shipped_models, tmp_path, args, message):
+    unreadable = tmp_path / 'broken.xyz'
+    unreadable.write_text('3\nnot a structure\nSi 0.0 zero\n')
+    values = {'unreadable': unreadable, 'model_pk': shipped_models['emt'].pk}
+    args = [str(a).format(**values) for a in args]
+    result = subprocess.run(
+        [BIN / 'aiida-unconmlip', *args], env=fresh_profile_env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+    assert 'Traceback' not in result.stderr
+
+
+@pytest.fixture
+def fresh_profile_env(aiida_profile, engine_code):
+    """An environment whose aiida-unconmlip uses the test profile (its config folder and name)."""
+    from aiida.manage.configuration import get_config
+
+    config = get_config()
+    return {
+        **os.environ,
+        'AIIDA_PATH': str(Path(config.dirpath).parent),
+        'AIIDA_PROFILE': aiida_profile.name,
+        'PATH': f'{BIN}{os.pathsep}{os.environ["PATH"]}',
+    }
