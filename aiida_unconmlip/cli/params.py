@@ -88,3 +88,10 @@ CODE = click.option('--code', help='Engine code label (default: unconmlip-engine
 COMPUTER = click.option('--computer', help='Computer of the engine code (default: localhost).')
 DAEMON = click.option('--daemon', is_flag=True, help='Submit to the daemon and print the PK instead of waiting.')
 JSON = click.option('--json', 'as_json', is_flag=True, help='Print one JSON object (progress goes to stderr).')
+
+
+def run_options(command):
+    """The options every run command shares: --gpus, --code, --computer, --daemon, --json."""
+    for option in reversed((GPUS, CODE, COMPUTER, DAEMON, JSON)):
+        command = option(command)
+    return command

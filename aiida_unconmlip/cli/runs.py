@@ -35,11 +35,7 @@ def _print_summary(node, as_json: bool) -> None:
 @click.option('--no-relax', is_flag=True, help='Skip the relaxation.')
 @click.option('--supercell', nargs=3, type=int, help='Supercell repetitions of the standardised cell, e.g. 3 3 3.')
 @click.option('--min-length', type=float, help='Minimum supercell vector length (A), instead of the protocol value.')
-@params.GPUS
-@params.CODE
-@params.COMPUTER
-@params.DAEMON
-@params.JSON
+@params.run_options
 @decorators.with_dbenv()
 def phonons(structure, model, protocol, l_max, no_relax, supercell, min_length, gpus, code, computer, daemon, as_json):
     """Phonons of STRUCTURE (a CIF/POSCAR/extxyz file or a StructureData PK)."""
@@ -74,11 +70,7 @@ def phonons(structure, model, protocol, l_max, no_relax, supercell, min_length, 
 @params.MODEL
 @params.PROTOCOL
 @params.ROTATIONAL_AVERAGE
-@params.GPUS
-@params.CODE
-@params.COMPUTER
-@params.DAEMON
-@params.JSON
+@params.run_options
 @decorators.with_dbenv()
 def relax(structure, model, protocol, l_max, gpus, code, computer, daemon, as_json):
     """Relax STRUCTURE (positions and cell, FixSymmetry on)."""
@@ -107,11 +99,7 @@ def relax(structure, model, protocol, l_max, gpus, code, computer, daemon, as_js
 @params.ROTATIONAL_AVERAGE
 @click.option('--forces-mode', type=click.Choice(['conservative', 'direct']), default='conservative', show_default=True)
 @click.option('--dtype', type=click.Choice(['float32', 'float64']), help="Default: the model's own precision.")
-@params.GPUS
-@params.CODE
-@params.COMPUTER
-@params.DAEMON
-@params.JSON
+@params.run_options
 @decorators.with_dbenv()
 def evaluate(structures, model, l_max, forces_mode, dtype, gpus, code, computer, daemon, as_json):
     """Energies, forces and stresses of every structure in STRUCTURES (any file ASE reads, all frames)."""
