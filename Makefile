@@ -7,18 +7,24 @@ INSTALLED := $(VENV)/.installed
 export AIIDA_PATH ?= $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install test demo docs lint bench clean
+.PHONY: install system-packages test demo docs lint bench clean
+
+# Quantum ESPRESSO (pw.x, ph.x) and its pseudopotentials, from Debian, for the DFT reference data and its tests.
+system-packages:
+	@command -v pw.x >/dev/null && test -d /usr/share/espresso/pseudo || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		quantum-espresso quantum-espresso-data openmpi-bin; }
 
 $(INSTALLED): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch is pinned to the CPU build through the constraints file, for this environment only
-	$(BIN)/pip install --quiet --constraint requirements/constraints.txt --editable '.[tests,docs]'
+	$(BIN)/pip install --quiet --constraint requirements/constraints.txt --editable '.[tests,docs,dft]'
 	touch $@
 
 install: $(INSTALLED)
 
-test: $(INSTALLED)
+test: $(INSTALLED) system-packages
 	$(BIN)/pytest
 
 demo: $(INSTALLED)

@@ -105,6 +105,23 @@ def ensure_engine_code(computer):
     return code
 
 
+def setup_dft(computer) -> None:
+    """pw.x and ph.x codes and the pseudopotential family (Quantum ESPRESSO from Debian)."""
+    try:
+        from ..dft.setup import DftSetupError, ensure_dft_codes, ensure_pseudo_family
+    except ImportError:
+        echo.echo_critical('the DFT part needs the dft extra: pip install aiida-unconmlip[dft]')
+    try:
+        codes = ensure_dft_codes(computer)
+        family = ensure_pseudo_family()
+    except DftSetupError as exc:
+        echo.echo_critical(str(exc))
+    echo.echo_report(
+        f'DFT codes: {", ".join(code.full_label for code in codes.values())}; '
+        f'pseudopotential family `{family.label}` ({", ".join(family.elements)})'
+    )
+
+
 @click.command('setup')
 @click.option(
     '--profile',
@@ -113,7 +130,8 @@ def ensure_engine_code(computer):
     show_default=True,
     help='Profile to use; created with embedded services (SQLite, ZeroMQ) if it does not exist.',
 )
-def setup(profile_name: str):
+@click.option('--with-dft', is_flag=True, help='Also register pw.x and ph.x and install the pseudopotential family.')
+def setup(profile_name: str, with_dft: bool):
     """Prepare a profile: embedded services, localhost, the engine code and the shipped models."""
     from ..data.model import ModelImportError
     from ..models.importing import import_shipped_models
@@ -128,4 +146,6 @@ def setup(profile_name: str):
     except ModelImportError as exc:
         echo.echo_critical(str(exc))
     echo.echo_report('models: ' + ', '.join(f'{node.model_name} (PK {node.pk})' for node in models))
+    if with_dft:
+        setup_dft(computer)
     echo.echo_success(f'profile `{profile.name}` is ready; start the daemon with: verdi -p {profile.name} daemon start')

@@ -1,0 +1,1 @@
+"""DFT reference data with Quantum ESPRESSO through aiida-quantumespresso (the ``dft`` extra)."""
