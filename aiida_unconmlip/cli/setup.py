@@ -1,4 +1,4 @@
-"""``aiida-unconmlip setup``: an embedded profile, localhost, the engine code and the shipped models.
+"""``aiida-unconmlip setup``: an embedded profile, localhost, the engine and metatrain codes, the shipped models.
 
 Idempotent: everything that exists already is kept as it is.
 """
@@ -14,17 +14,18 @@ from aiida.cmdline.utils import echo
 
 DEFAULT_PROFILE = 'unconmlip'
 ENGINE_CODE_LABEL = 'unconmlip-engine'
+TRAIN_CODE_LABEL = 'mtt'
 COMPUTER_LABEL = 'localhost'
 
 
-def engine_executable() -> Path:
-    """``unconmlip-engine`` of the running Python environment."""
-    beside_python = Path(sys.executable).parent / 'unconmlip-engine'
+def environment_executable(name: str) -> Path:
+    """A console script of the running Python environment (``unconmlip-engine``, metatrain's ``mtt``)."""
+    beside_python = Path(sys.executable).parent / name
     if beside_python.is_file():
         return beside_python
-    found = shutil.which('unconmlip-engine')
+    found = shutil.which(name)
     if found is None:
-        raise click.ClickException('unconmlip-engine is not installed in this environment: pip install aiida-unconmlip')
+        raise click.ClickException(f'{name} is not installed in this environment: pip install aiida-unconmlip')
     return Path(found)
 
 
@@ -79,17 +80,17 @@ def ensure_localhost(profile_name: str, config_dirpath: str):
     return computer
 
 
-def ensure_engine_code(computer):
-    """The ``unconmlip-engine`` code of this environment on ``computer``."""
+def ensure_code(computer, label: str, executable: Path, plugin: str, description: str):
+    """The code ``label@computer`` running ``executable`` (created if absent; a different executable is reported)."""
     from aiida.orm import InstalledCode
 
-    candidates = InstalledCode.collection.find(filters={'label': ENGINE_CODE_LABEL})
+    candidates = InstalledCode.collection.find(filters={'label': label})
     existing = next((code for code in candidates if code.computer.pk == computer.pk), None)
-    executable = engine_executable()
     if existing is not None:
         if str(existing.filepath_executable) != str(executable):
             echo.echo_warning(
-                f"code `{existing.full_label}` runs {existing.filepath_executable}, not this environment's {executable}"
+                f'code `{existing.full_label}` runs {existing.filepath_executable}, '
+                f'not the one of this environment ({executable})'
             )
         else:
             echo.echo_report(f'code `{existing.full_label}` exists')
@@ -97,9 +98,9 @@ def ensure_engine_code(computer):
     code = InstalledCode(
         computer=computer,
         filepath_executable=str(executable),
-        label=ENGINE_CODE_LABEL,
-        description='aiida-unconmlip compute-node engine',
-        default_calc_job_plugin='unconmlip.evaluate',
+        label=label,
+        description=description,
+        default_calc_job_plugin=plugin,
     ).store()
     echo.echo_success(f'created code `{code.full_label}` ({executable})')
     return code
@@ -140,7 +141,14 @@ def setup(profile_name: str, with_dft: bool):
     from aiida.manage.configuration import get_config
 
     computer = ensure_localhost(profile.name, get_config().dirpath)
-    ensure_engine_code(computer)
+    ensure_code(
+        computer,
+        ENGINE_CODE_LABEL,
+        environment_executable('unconmlip-engine'),
+        'unconmlip.evaluate',
+        'aiida-unconmlip compute-node engine',
+    )
+    ensure_code(computer, TRAIN_CODE_LABEL, environment_executable('mtt'), 'unconmlip.train', 'metatrain (mtt)')
     try:
         models = import_shipped_models()
     except ModelImportError as exc:

@@ -1,0 +1,108 @@
+"""metatrain options for ``unconmlip.train``: validated hyperparameters in, ``options.yaml`` out.
+
+Keys of ``model`` and ``training`` are checked against metatrain's documented PET hyperparameters, so a typo is
+refused at submission instead of failing on the compute node.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULTS = {
+    'seed': 0,
+    'model': {
+        'cutoff': 4.5,
+        'd_pet': 64,
+        'd_head': 64,
+        'd_node': 128,
+        'd_feedforward': 128,
+        'num_heads': 4,
+        'num_attention_layers': 1,
+        'num_gnn_layers': 2,
+    },
+    'training': {'batch_size': 8, 'num_epochs': 800, 'learning_rate': 5e-4},
+    'loss_weights': {'energy': 1.0, 'forces': 30.0, 'stress': 1.0},
+    'direct_heads': True,
+}
+SET_FILES = {'training_set': 'train.xyz', 'validation_set': 'validation.xyz', 'test_set': 'test.xyz'}
+
+
+def _pet_keys() -> tuple[set[str], set[str]]:
+    from metatrain.pet.documentation import ModelHypers, TrainerHypers
+
+    return set(ModelHypers.__annotations__), set(TrainerHypers.__annotations__) - {'loss', 'finetune'}
+
+
+def parse_hyperparameters(given: dict[str, Any] | None) -> dict[str, Any]:
+    """Defaults merged with ``given``; ``ValueError`` names any key metatrain's PET would not accept."""
+    given = dict(given or {})
+    unknown = set(given) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f'unknown hyperparameter keys {sorted(unknown)}; allowed: {", ".join(DEFAULTS)}')
+    model_keys, training_keys = _pet_keys()
+    for section, allowed in (('model', model_keys), ('training', training_keys)):
+        unknown = set(given.get(section, {})) - allowed
+        if unknown:
+            raise ValueError(f'unknown PET {section} hyperparameters {sorted(unknown)}')
+    weights = {**DEFAULTS['loss_weights'], **given.get('loss_weights', {})}
+    if set(weights) != set(DEFAULTS['loss_weights']) or any(w < 0 for w in weights.values()):
+        raise ValueError('loss_weights takes non-negative energy, forces and stress weights')
+    return {
+        'seed': given.get('seed', DEFAULTS['seed']),
+        'model': {**DEFAULTS['model'], **given.get('model', {})},
+        'training': {**DEFAULTS['training'], **given.get('training', {})},
+        'loss_weights': weights,
+        'direct_heads': given.get('direct_heads', DEFAULTS['direct_heads']),
+    }
+
+
+def _targets(direct_heads: bool) -> dict[str, Any]:
+    targets: dict[str, Any] = {
+        'energy': {'key': 'energy', 'unit': 'eV', 'forces': {'key': 'forces'}, 'stress': {'key': 'stress'}}
+    }
+    if direct_heads:
+        targets['non_conservative_forces'] = {
+            'key': 'forces',
+            'type': {'cartesian': {'rank': 1}},
+            'per_atom': True,
+            'quantity': 'force',
+            'unit': 'eV/A',
+        }
+        targets['non_conservative_stress'] = {
+            'key': 'stress',
+            'type': {'cartesian': {'rank': 2}},
+            'per_atom': False,
+            'quantity': 'pressure',
+            'unit': 'eV/A^3',
+        }
+    return targets
+
+
+def metatrain_options(hyperparameters: dict[str, Any], finetune_checkpoint: str | None = None) -> dict[str, Any]:
+    """The ``options.yaml`` content for ``mtt train``, reading the split from ``train.xyz`` etc."""
+    values = parse_hyperparameters(hyperparameters)
+    weights = values['loss_weights']
+    loss: dict[str, Any] = {
+        'energy': {
+            'weight': weights['energy'],
+            'gradients': {'positions': {'weight': weights['forces']}, 'strain': {'weight': weights['stress']}},
+        }
+    }
+    if values['direct_heads']:
+        loss['non_conservative_forces'] = {'weight': weights['forces']}
+        loss['non_conservative_stress'] = {'weight': weights['stress']}
+    training = {**values['training'], 'loss': loss}
+    if finetune_checkpoint:
+        training['finetune'] = {'method': 'full', 'read_from': finetune_checkpoint}
+    sets = {
+        name: {
+            'systems': {'read_from': filename, 'length_unit': 'angstrom'},
+            'targets': _targets(values['direct_heads']),
+        }
+        for name, filename in SET_FILES.items()
+    }
+    return {
+        'seed': values['seed'],
+        'architecture': {'name': 'pet', 'model': values['model'], 'training': training},
+        **sets,
+    }

@@ -1,0 +1,68 @@
+"""``unconmlip.train`` runs metatrain for real (tiny PET, two epochs) and its model works in the engine."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from aiida.engine import run_get_node
+from aiida.orm import Dict, InstalledCode, QueryBuilder
+from aiida.plugins import CalculationFactory
+from ase.build import bulk
+
+from aiida_unconmlip.data.training_set import TrainingSetData, assign_split
+from aiida_unconmlip.engine import Restoration, evaluate_structures, load_potential
+from tests.helpers import tersoff_labelled_si
+
+TrainCalculation = CalculationFactory('unconmlip.train')
+TINY = {
+    'model': {'d_pet': 16, 'd_head': 16, 'd_node': 32, 'd_feedforward': 32, 'num_heads': 2, 'num_gnn_layers': 1},
+    'training': {'num_epochs': 2, 'batch_size': 4, 'learning_rate': 1e-3},
+}
+
+
+@pytest.fixture
+def training_set(aiida_profile):
+    frames = tersoff_labelled_si(12, seed=3)
+    for frame, split in zip(frames, assign_split(len(frames), 0.2, 0.2, seed=0), strict=True):
+        frame.info['split'] = split
+    return TrainingSetData.from_frames(frames, source='tersoff test data').store()
+
+
+@pytest.fixture
+def mtt_code(aiida_localhost):
+    return InstalledCode(
+        computer=aiida_localhost,
+        filepath_executable=str(Path(sys.executable).parent / 'mtt'),
+        label='mtt-test',
+        default_calc_job_plugin='unconmlip.train',
+    ).store()
+
+
+def test_training_gives_a_model_the_engine_loads(training_set, mtt_code):
+    results, node = run_get_node(TrainCalculation, code=mtt_code, training_set=training_set, hyperparameters=Dict(TINY))
+    assert node.is_finished_ok, node.exit_message
+    model = results['model']
+    assert model.elements == ['Si']
+    assert model.capabilities == {'conservative': True, 'direct_forces': True, 'direct_stress': True}
+    assert len(results['learning_curves'].get_array('epoch')) == 2
+    assert 'energy RMSE (per atom)' in results['errors']['test']
+
+    with model.as_path() as path:
+        potential = load_potential(path, 'metatomic', model.sha256, device='cpu', dtype='float64')
+        atoms = bulk('Si', cubic=True)
+        atoms.rattle(0.03, seed=1)
+        for mode in ('conservative', 'direct'):
+            result = evaluate_structures(potential, [atoms], Restoration(forces_mode=mode))
+            assert np.isfinite(result.forces[0]).all() and np.isfinite(result.energies).all()
+
+    ancestors = QueryBuilder().append(type(model), filters={'id': model.pk}, tag='model')
+    ancestors.append(TrainingSetData, with_descendants='model', project='id')
+    assert ancestors.all(flat=True) == [training_set.pk]
+
+
+def test_unknown_hyperparameters_are_refused_at_submission(training_set, mtt_code):
+    with pytest.raises(ValueError, match=r'unknown PET model hyperparameters \[.d_pett.\]'):
+        run_get_node(
+            TrainCalculation, code=mtt_code, training_set=training_set, hyperparameters=Dict({'model': {'d_pett': 8}})
+        )
