@@ -105,6 +105,7 @@ class DfptReferenceWorkChain(WorkChain):
         builder = PhBaseWorkChain.get_builder_from_protocol(
             self.inputs.ph_code,
             parent_folder=self.ctx.scf.outputs.remote_folder,
+            overrides={'ph': {'parameters': {'INPUTPH': {'nmix_ph': 4}}}},  # Debian's ph.x 6.7 allows at most 5
             options=self.inputs.options.get_dict(),
         )
         qpoints = orm.KpointsData()
