@@ -121,6 +121,10 @@ def plot(identifier, output, compare):
     second = None
     if compare:
         other = phonon_outputs(compare)
+        if other.outputs.band_structure.labels != node.outputs.band_structure.labels:
+            raise click.ClickException(
+                f'runs {node.pk} and {other.pk} have different band paths; compare runs of one cell'
+            )
         second = (other.outputs.band_structure, other.outputs.total_dos, f'run {other.pk}')
     model = node.inputs.evaluate.model.model_name
     title = f'{node.inputs.structure.get_formula()} — {model} (run {node.pk})'

@@ -15,15 +15,22 @@ Q_POINTS = {'GAMMA': 0.0, 'L': np.sqrt(3) / 2, 'X': 1.0}  # |q| in units of 2 pi
 
 @calcfunction
 def dfpt_frequencies(ph_parameters: orm.Dict, structure: orm.StructureData) -> orm.Dict:
-    """Frequencies (THz) at Gamma, X and L from ph.x's dynamical matrices, and the lattice constant used."""
+    """Frequencies (THz) at Gamma, X and L from ph.x's dynamical matrices, and the lattice constant used.
+
+    ph.x gives q in units of 2 pi / alat, with alat the length of the first cell vector (the fcc primitive
+    vector, a / sqrt(2)); they are classified by their length in units of 2 pi / a.
+    """
     parameters = ph_parameters.get_dict()
-    conventional_a = float(np.linalg.norm(structure.cell[0]) * np.sqrt(2))  # fcc primitive vectors are a/sqrt(2)
+    alat = float(np.linalg.norm(structure.cell[0]))
+    conventional_a = alat * np.sqrt(2)
     frequencies = {}
     for key, value in parameters.items():
         if not key.startswith('dynamical_matrix_'):
             continue
-        length = float(np.linalg.norm(value['q_point']))
+        length = float(np.linalg.norm(value['q_point'])) * conventional_a / alat
         label = min(Q_POINTS, key=lambda name: abs(Q_POINTS[name] - length))
+        if label in frequencies:
+            raise ValueError(f'two q-points classified as {label}: is the cell the fcc primitive one?')
         frequencies[label] = sorted(float(f) * CM1_TO_THZ for f in value['frequencies'])
     return orm.Dict({'frequencies_thz': frequencies, 'lattice_constant_angstrom': conventional_a})
 
