@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export AIIDA_PATH ?= $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install system-packages test demo docs lint bench clean
+.PHONY: install system-packages test demo docs lint bench reference-data clean
 
 # Quantum ESPRESSO (pw.x, ph.x) and its pseudopotentials, from Debian, for the DFT reference data and its tests.
 system-packages:
@@ -38,6 +38,12 @@ docs: $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The DFT data behind the default model (about 1.5 h of pw.x on 2 cores), written to an AiiDA archive.
+reference-data: $(INSTALLED) system-packages
+	$(BIN)/aiida-unconmlip setup --with-dft
+	$(BIN)/verdi daemon status >/dev/null 2>&1 || $(BIN)/verdi daemon start 1
+	$(BIN)/verdi run aiida_unconmlip/models/recipes/silicon_reference_data.py
 
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/batched_vs_single.py

@@ -1,0 +1,73 @@
+"""Recipe: the DFT reference data of diamond Si that the embedded default model is trained and judged on.
+
+Run with ``make reference-data`` (or ``verdi run`` of this file on a profile set up with
+``aiida-unconmlip setup --with-dft`` and a running daemon). It submits the reference set (about 1.5 h of pw.x on
+2 cores) and the DFPT reference (a few minutes), waits for both and writes them, with their whole provenance, to
+``aiida_unconmlip/models/archives/silicon-dft-reference.aiida``.
+"""
+
+import time
+from pathlib import Path
+
+from aiida.engine import submit
+from aiida.orm import StructureData, load_code
+from aiida.tools.archive import create_archive
+from ase.build import bulk
+
+from aiida_unconmlip.dft.setup import family_label
+from aiida_unconmlip.workflows.dfpt_reference import DfptReferenceWorkChain
+from aiida_unconmlip.workflows.reference_set import ReferenceSetWorkChain
+
+ARCHIVE = Path(__file__).resolve().parents[1] / 'archives' / 'silicon-dft-reference.aiida'
+# 5.475 A: the zero-pressure lattice constant of this DFT setup (PBE, Si.pbe-rrkj.UPF, 30 Ry).
+LATTICE_CONSTANT = 5.475
+GENERATOR = {
+    'supercells': [
+        [[1, 0, 0], [0, 1, 0], [0, 0, 1]],  # 8-atom cubic cell: Gamma and X displacement patterns
+        [[0, 1, 1], [1, 0, 1], [1, 1, 0]],  # 16-atom fcc-shaped cell (2x2x2 primitive): X and L
+        [[1, 0, 0], [0, 1, 0], [0, 0, 2]],  # 16-atom 1x1x2 cell: points along Gamma-X
+    ],
+    'samples': [120, 30, 30],
+    'strain_max': 0.03,
+    'shear_max': 0.02,
+    'rattle_min': 0.01,
+    'rattle_max': 0.1,
+    'seed': 2026,
+}
+
+
+def wait(nodes) -> None:
+    start = time.perf_counter()
+    while not all(node.is_terminated for node in nodes):
+        time.sleep(30)
+        print(
+            f'[{(time.perf_counter() - start) / 60:5.1f} min] '
+            + ', '.join(f'{node.process_label}<{node.pk}> {node.process_state.value}' for node in nodes)
+        )
+    for node in nodes:
+        if not node.is_finished_ok:
+            raise SystemExit(f'{node.process_label}<{node.pk}> failed: [{node.exit_status}] {node.exit_message}')
+
+
+if __name__ == '__main__':
+    pw, ph = load_code('pw.x@localhost'), load_code('ph.x@localhost')
+    dfpt = DfptReferenceWorkChain.get_builder_from_reference_protocol(
+        pw, ph, StructureData(ase=bulk('Si', 'diamond', a=LATTICE_CONSTANT)), family_label(), protocol='moderate'
+    )
+    dfpt.metadata.label = 'silicon-dfpt-reference'
+    reference = ReferenceSetWorkChain.get_builder_from_protocol(
+        pw,
+        generator={
+            'base': StructureData(ase=bulk('Si', 'diamond', a=LATTICE_CONSTANT, cubic=True)),
+            'parameters': GENERATOR,
+        },
+        protocol='moderate',
+    )
+    reference.metadata.label = 'silicon-reference-set'
+    nodes = [submit(dfpt), submit(reference)]
+    print('submitted ' + ', '.join(f'{node.process_label}<{node.pk}>' for node in nodes))
+    wait(nodes)
+    ARCHIVE.parent.mkdir(exist_ok=True)
+    create_archive(nodes, filename=ARCHIVE, overwrite=True)
+    print(f'DFPT frequencies (THz): {nodes[0].outputs.frequencies["frequencies_thz"]}')
+    print(f'training set: {nodes[1].outputs.summary.get_dict()}; archive: {ARCHIVE}')
