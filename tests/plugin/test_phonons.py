@@ -178,3 +178,20 @@ def test_verdi_run_of_the_documented_script(
     assert result.returncode == 0, result.stdout + result.stderr
     assert 'space group: Fd-3m (227)' in result.stdout
     assert (tmp_path / 'silicon-phonons.png').stat().st_size > 10_000
+
+
+def test_random_displacements_with_symfc_agree_with_finite_displacements(engine_code, shipped_models):
+    structure = bulk('Cu', 'fcc', a=3.61)
+    standard, _ = run_phonons(engine_code, structure, shipped_models['emt'])
+    random, _ = run_phonons(
+        engine_code,
+        structure,
+        shipped_models['emt'],
+        displacements={'random_snapshots': 4, 'random_seed': 1, 'amplitude': 0.01},
+        force_constants={'method': 'symfc'},
+    )
+    np.testing.assert_allclose(
+        np.sort(random['band_structure'].get_bands(), axis=1),
+        np.sort(standard['band_structure'].get_bands(), axis=1),
+        atol=0.05,
+    )
