@@ -24,7 +24,12 @@ DEFAULTS = {
     'loss_weights': {'energy': 1.0, 'forces': 30.0, 'stress': 1.0},
     'direct_heads': True,
 }
-SET_FILES = {'training_set': 'train.xyz', 'validation_set': 'validation.xyz', 'test_set': 'test.xyz'}
+# metatrain's dataset section -> (split label in the training set, file the CalcJob writes it to)
+SET_FILES = {
+    'training_set': ('train', 'train.xyz'),
+    'validation_set': ('validation', 'validation.xyz'),
+    'test_set': ('test', 'test.xyz'),
+}
 
 
 def _pet_keys() -> tuple[set[str], set[str]]:
@@ -99,7 +104,7 @@ def metatrain_options(hyperparameters: dict[str, Any], finetune_checkpoint: str 
             'systems': {'read_from': filename, 'length_unit': 'angstrom'},
             'targets': _targets(values['direct_heads']),
         }
-        for name, filename in SET_FILES.items()
+        for name, (_, filename) in SET_FILES.items()
     }
     return {
         'seed': values['seed'],

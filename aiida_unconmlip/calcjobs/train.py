@@ -14,10 +14,9 @@ from aiida.orm import ArrayData, Dict, SinglefileData
 from ..data import ModelData
 from ..data.training_set import TrainingSetData
 from ..ports import dict_validator
-from ..training import metatrain_options, parse_hyperparameters
+from ..training import SET_FILES, metatrain_options, parse_hyperparameters
 
 FINETUNE_FILE = 'start.ckpt'
-SPLIT_OF_FILE = {'train.xyz': 'train', 'validation.xyz': 'validation', 'test.xyz': 'test'}
 
 
 class TrainCalculation(CalcJob):
@@ -56,7 +55,7 @@ class TrainCalculation(CalcJob):
 
     def prepare_for_submission(self, folder) -> CalcInfo:
         frames = self.inputs.training_set.get_frames()
-        for filename, split in SPLIT_OF_FILE.items():
+        for split, filename in SET_FILES.values():
             chosen = [frame for frame in frames if frame.info['split'] == split]
             if not chosen:  # metatrain needs every set; a set without test data reuses the validation frames
                 chosen = [frame for frame in frames if frame.info['split'] == 'validation'] or frames[:1]
