@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export AIIDA_PATH ?= $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install system-packages test demo docs lint bench reference-data clean
+.PHONY: install system-packages test demo docs lint bench reference-data model model-card clean
 
 # Quantum ESPRESSO (pw.x, ph.x) and its pseudopotentials, from Debian, for the DFT reference data and its tests.
 system-packages:
@@ -44,6 +44,18 @@ reference-data: $(INSTALLED) system-packages
 	$(BIN)/aiida-unconmlip setup --with-dft
 	$(BIN)/verdi daemon status >/dev/null 2>&1 || $(BIN)/verdi daemon start 1
 	$(BIN)/verdi run aiida_unconmlip/models/recipes/silicon_reference_data.py
+
+# The embedded default model, trained with unconmlip.train on the archived DFT data (about 25 minutes on 2 cores):
+# writes the model file, its registry entry (the default) and the archive of its provenance.
+model: $(INSTALLED)
+	$(BIN)/aiida-unconmlip setup
+	$(BIN)/verdi daemon status >/dev/null 2>&1 || $(BIN)/verdi daemon start 1
+	$(BIN)/verdi run aiida_unconmlip/models/recipes/default_model.py
+
+# The numbers and the figure of the default model's card (docs/default-model.rst).
+model-card: $(INSTALLED)
+	$(BIN)/aiida-unconmlip setup
+	$(BIN)/verdi run benchmarks/default_model_card.py
 
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/batched_vs_single.py

@@ -8,6 +8,7 @@ import numpy as np
 from aiida.orm import BandsData, XyData
 
 LABELS = {'GAMMA': 'Γ'}
+SEEKPATH_LABELS = {shown: label for label, shown in LABELS.items()}
 
 
 def _segments(bands: BandsData):
@@ -38,8 +39,12 @@ def plot_phonons(
     title: str,
     compare: tuple[BandsData, XyData, str] | None = None,
     label: str = 'restored',
+    reference: dict[str, list[float]] | None = None,
 ) -> Path:
-    """Write the figure to ``output`` (format from its suffix: png or pdf)."""
+    """Write the figure to ``output`` (format from its suffix: png or pdf).
+
+    ``reference`` puts frequencies from elsewhere (e.g. DFPT, THz) as points on the labelled q-points.
+    """
     import matplotlib
 
     matplotlib.use('Agg')
@@ -59,6 +64,10 @@ def plot_phonons(
             )
         frequency, density = run_dos.get_x()[1], run_dos.get_y()[0][1]
         axis_dos.plot(density, frequency, color=color, linestyle=style, linewidth=1.2)
+    for position, tick_label in ticks if reference else ():
+        for name in tick_label.split('|'):
+            frequencies = reference.get(SEEKPATH_LABELS.get(name, name), [])
+            axis_bands.plot([position] * len(frequencies), frequencies, 'o', color='black', markersize=4)
     lowest = min(0.0, *(run[0].get_bands().min() for run in runs))
     highest = max(run[0].get_bands().max() for run in runs)
     margin = 0.04 * (highest - lowest)

@@ -1,4 +1,5 @@
-"""Walk the provenance graph back from any result to the restoration steps, the model and the input structure.
+"""Walk the provenance graph back from any result to the restoration steps, the model and the input structure,
+and from a model back to its training job and DFT data.
 
 Step names are those of the design's table: ``fix_symmetry``, ``forces_mode``, ``rotational_average``,
 ``space_group_projection``, ``net_force_removal``, ``force_constant_symmetrization``.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiida.orm import CalculationNode, Node, QueryBuilder, StructureData
+from aiida.orm import CalcJobNode, CalculationNode, Node, QueryBuilder, StructureData
 
 from .data.model import ModelData, RemoteModelData
 
@@ -131,5 +132,41 @@ def restoration_chain(node: Node) -> RestorationChain:
     originals = QueryBuilder().append(Node, filters={'id': node.pk}, tag='result')
     originals.append(StructureData, with_descendants='result', tag='structure', project='*')
     originals.order_by({'structure': {'ctime': 'asc'}})
-    structure = next((s for s in originals.distinct().all(flat=True) if s.creator is None), None)
+    training_structures = _structures_behind(model) if model is not None else set()
+    structure = next(
+        (s for s in originals.distinct().all(flat=True) if s.creator is None and s.pk not in training_structures),
+        None,
+    )
     return RestorationChain(model=model, structure=structure, steps=steps)
+
+
+def _structures_behind(model: Node) -> set[int]:
+    """PKs of the structures in the model's own history (its DFT data), which are not inputs of the result."""
+    query = QueryBuilder().append(Node, filters={'id': model.pk}, tag='model')
+    query.append(StructureData, with_descendants='model', project='id')
+    return set(query.all(flat=True))
+
+
+PSEUDO_KEYS = ('element', 'filename', 'md5')
+
+
+def model_origin(model: ModelData | RemoteModelData) -> dict[str, Any]:
+    """Where a model came from: its training job, training set, and the DFT runs and pseudopotentials behind it.
+
+    Empty values for a model imported from a file, whose history before the import is not on record.
+    """
+    from aiida_pseudo.data.pseudo import PseudoPotentialData
+
+    creator = model.creator
+    training_set = creator.inputs.training_set if creator is not None and 'training_set' in creator.inputs else None
+    dft = QueryBuilder().append(Node, filters={'id': model.pk}, tag='model')
+    dft.append(CalcJobNode, with_descendants='model', filters={'process_type': {'like': '%quantumespresso.pw'}})
+    pseudos = QueryBuilder().append(Node, filters={'id': model.pk}, tag='model')
+    pseudos.append(CalcJobNode, with_descendants='model', tag='calc')
+    pseudos.append(PseudoPotentialData, with_outgoing='calc', project=[f'attributes.{key}' for key in PSEUDO_KEYS])
+    return {
+        'training_job': creator.pk if creator is not None else None,
+        'training_set': training_set.pk if training_set is not None else None,
+        'dft_calculations': dft.distinct().count(),
+        'pseudopotentials': [dict(zip(PSEUDO_KEYS, row, strict=True)) for row in pseudos.distinct().all()],
+    }

@@ -53,15 +53,23 @@ def engine_code(aiida_localhost, engine_executable):
 
 @pytest.fixture
 def shipped_models(aiida_profile):
-    """The shipped reference models (EMT, Tersoff) as nodes, by name."""
+    """The shipped models (EMT, Tersoff, the default PET) as nodes, by name."""
     from aiida_unconmlip.models.importing import import_shipped_models
 
     return {node.model_name: node for node in import_shipped_models()}
 
 
+@pytest.fixture
+def default_model(shipped_models):
+    """The embedded default model (an unconstrained PET trained on the project's Si DFT data) as a node."""
+    from aiida_unconmlip.models import default_model_name
+
+    return shipped_models[default_model_name()]
+
+
 @pytest.fixture(scope='session')
 def pet_model_file(tmp_path_factory) -> Path:
-    """A tiny PET trained for two epochs: genuinely unconstrained (not rotationally equivariant)."""
+    """A tiny PET trained for two epochs, for tests about model files (not physics): unconstrained, fast."""
     return train_tiny_pet(tmp_path_factory.mktemp('pet'))
 
 

@@ -9,7 +9,7 @@ import ase.io
 import yaml
 from aiida.common import CalcInfo, CodeInfo
 from aiida.engine import CalcJob
-from aiida.orm import ArrayData, Dict, SinglefileData
+from aiida.orm import ArrayData, Bool, Dict, SinglefileData, Str
 
 from ..data import ModelData
 from ..data.training_set import TrainingSetData
@@ -23,7 +23,8 @@ class TrainCalculation(CalcJob):
     """Train a PET on a training set (energy, conservative forces and stress, and direct heads if asked).
 
     The exported model becomes a ``ModelData`` whose provenance reaches the training set and, through it, the
-    DFT calculations. ``checkpoint`` is kept for fine-tuning later.
+    DFT calculations. The exported file is stored once, in the ``ModelData``; metatrain's checkpoint (with the
+    optimiser state, several times the model's size) is stored only if ``store_checkpoint`` asks for it.
     """
 
     @classmethod
@@ -43,10 +44,24 @@ class TrainCalculation(CalcJob):
             required=False,
             help='A metatrain checkpoint to fine-tune (e.g. a foundation PET), instead of training from scratch.',
         )
+        spec.input(
+            'model_name',
+            valid_type=Str,
+            required=False,
+            help='Name recorded on the exported model (what `--model` accepts); the architecture name otherwise.',
+        )
+        spec.input(
+            'store_checkpoint',
+            valid_type=Bool,
+            default=lambda: Bool(False),
+            help="Keep metatrain's checkpoint as the `checkpoint` output, to fine-tune or continue from it later.",
+        )
         spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
         spec.inputs['metadata']['options']['parser_name'].default = 'unconmlip.train'
         spec.output('model', valid_type=ModelData, help='The exported model.')
-        spec.output('checkpoint', valid_type=SinglefileData, help='metatrain checkpoint, for fine-tuning.')
+        spec.output(
+            'checkpoint', valid_type=SinglefileData, required=False, help='metatrain checkpoint (store_checkpoint).'
+        )
         spec.output('learning_curves', valid_type=ArrayData, help='Per epoch: losses and errors (train.csv).')
         spec.output('errors', valid_type=Dict, help='Errors on the training, validation and test sets.')
         spec.exit_code(300, 'ERROR_MISSING_OUTPUT', message='metatrain wrote no model: {message}')
@@ -77,9 +92,9 @@ class TrainCalculation(CalcJob):
         if finetune:
             checkpoint = self.inputs.finetune_checkpoint
             calcinfo.local_copy_list = [(checkpoint.uuid, checkpoint.filename, FINETUNE_FILE)]
+        calcinfo.retrieve_temporary_list = ['model.pt']
         calcinfo.retrieve_list = [
-            'model.pt',
-            'model.ckpt',
+            *(['model.ckpt'] if self.inputs.store_checkpoint.value else []),
             'mtt.out',
             'options.yaml',
             ('outputs/*/*/train.csv', '.', 0),

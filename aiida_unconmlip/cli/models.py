@@ -9,6 +9,7 @@ import click
 from aiida.cmdline.utils import decorators, echo
 
 from ..engine.potentials import BACKENDS
+from ..models import default_model_name
 
 
 def model_summary(node) -> dict:
@@ -24,6 +25,7 @@ def model_summary(node) -> dict:
         'cutoff': node.cutoff,
         'sha256': node.sha256,
         'source': node.model_source,
+        'default': node.model_name == default_model_name(),
     }
 
 
@@ -51,7 +53,13 @@ def models_list(as_json: bool):
         echo.echo_report('no models yet: run `aiida-unconmlip setup` or `aiida-unconmlip models import FILE`')
         return
     table = [
-        [row['pk'], row['name'], row['backend'], ','.join(row['elements'] or ['any']), row['sha256'][:12]]
+        [
+            row['pk'],
+            row['name'] + (' (default)' if row['default'] else ''),
+            row['backend'],
+            ','.join(row['elements'] or ['any']),
+            row['sha256'][:12],
+        ]
         for row in rows
     ]
     click.echo(tabulate(table, headers=['PK', 'Name', 'Backend', 'Elements', 'sha256']))

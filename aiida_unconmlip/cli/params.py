@@ -60,6 +60,11 @@ def resolve_model_option(value: str | None):
     try:
         return resolve_model(value or default_model_name())
     except ModelImportError as exc:
+        if value is None:
+            raise click.ClickException(
+                f'the default model `{default_model_name()}` is not in this profile: run `aiida-unconmlip setup` '
+                '(it imports the shipped models) or give --model'
+            ) from exc
         raise click.ClickException(str(exc)) from exc
 
 

@@ -77,13 +77,18 @@ def _result_node(node):
 @decorators.with_dbenv()
 def provenance(identifier, as_json):
     """The restoration steps, model and input structure behind a result (or a run's band structure)."""
-    from ..provenance import restoration_chain
+    from ..provenance import model_origin, restoration_chain
 
     chain = restoration_chain(_result_node(_load(identifier)))
     if chain.model is None:
         raise click.ClickException(f'node {identifier} was not produced by a model of aiida-unconmlip')
     payload = {
-        'model': {'name': chain.model.model_name, 'sha256': chain.model.sha256, 'pk': chain.model.pk},
+        'model': {
+            'name': chain.model.model_name,
+            'sha256': chain.model.sha256,
+            'pk': chain.model.pk,
+            'origin': model_origin(chain.model),
+        },
         'structure': {'pk': chain.structure.pk, 'formula': chain.structure.get_formula()} if chain.structure else None,
         'steps': [step.as_dict() for step in chain.steps],
     }
@@ -91,6 +96,13 @@ def provenance(identifier, as_json):
         click.echo(json.dumps(payload, indent=2))
         return
     click.echo(f'model: {payload["model"]["name"]} (PK {chain.model.pk}, sha256 {chain.model.sha256[:12]}...)')
+    origin = payload['model']['origin']
+    if origin['training_job'] is not None:
+        pseudos = ', '.join(pseudo['filename'] for pseudo in origin['pseudopotentials']) or 'none on record'
+        click.echo(
+            f'  trained by job <{origin["training_job"]}> on training set <{origin["training_set"]}>: '
+            f'{origin["dft_calculations"]} pw.x calculations, pseudopotentials {pseudos}'
+        )
     if chain.structure:
         click.echo(f'structure: {payload["structure"]["formula"]} (PK {chain.structure.pk})')
     for index, step in enumerate(chain.steps, 1):

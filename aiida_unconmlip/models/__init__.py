@@ -20,6 +20,7 @@ class ShippedModel:
     backend: str
     sha256: str
     description: str
+    provenance: Path | None  # an AiiDA archive of how the model was made, imported with it
 
 
 def default_model_name() -> str:
@@ -37,6 +38,7 @@ def shipped_models() -> list[ShippedModel]:
             backend=entry['backend'],
             sha256=entry['sha256'],
             description=entry['description'],
+            provenance=REGISTRY.parent / entry['provenance'] if 'provenance' in entry else None,
         )
         for entry in entries
     ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -63,21 +62,22 @@ class TrainParser(Parser):
             if not np.isfinite(losses).all():
                 return self.exit_codes.ERROR_NAN_LOSS.format(epoch=int(np.argmin(np.isfinite(losses))))
             self.out('learning_curves', curves)
-        if 'model.pt' not in files:
+        temporary = kwargs.get('retrieved_temporary_folder')  # the exported file goes into ModelData, stored once
+        exported = Path(temporary) / 'model.pt' if temporary else None
+        if exported is None or not exported.is_file():
             output = self.retrieved.base.repository.get_object_content('mtt.out') if 'mtt.out' in files else ''
             last = next((line for line in reversed((output + log).splitlines()) if line.strip()), 'no output')
             if 'nan' in log.lower() and 'loss' in log.lower():
                 return self.exit_codes.ERROR_NAN_LOSS.format(epoch='?')
             return self.exit_codes.ERROR_METATRAIN_FAILED.format(message=last.strip())
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / 'model.pt'
-            path.write_bytes(self.retrieved.base.repository.get_object_content('model.pt', mode='rb'))
-            try:
-                model = ModelData.import_file(path, source='unconmlip.train', store=False)
-            except ModelImportError as exc:
-                return self.exit_codes.ERROR_MISSING_OUTPUT.format(message=str(exc))
-            self.out('model', model)
-        with self.retrieved.base.repository.open('model.ckpt', 'rb') as handle:
-            self.out('checkpoint', SinglefileData(handle, filename='model.ckpt'))
+        name = self.node.inputs.model_name.value if 'model_name' in self.node.inputs else None
+        try:
+            model = ModelData.import_file(exported, name=name, source='unconmlip.train', store=False)
+        except ModelImportError as exc:
+            return self.exit_codes.ERROR_MISSING_OUTPUT.format(message=str(exc))
+        self.out('model', model)
+        if 'model.ckpt' in files:
+            with self.retrieved.base.repository.open('model.ckpt', 'rb') as handle:
+                self.out('checkpoint', SinglefileData(handle, filename='model.ckpt'))
         self.out('errors', Dict(parse_errors(log)))
         return None

@@ -10,7 +10,7 @@ DISPLACEMENTS = {
     'min_length': 15.0,
     'supercell_matrix': None,
     'amplitude': 0.01,
-    'plus_minus': 'auto',
+    'plus_minus': True,
     'random_snapshots': None,
     'random_seed': None,
 }

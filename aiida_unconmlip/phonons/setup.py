@@ -61,9 +61,16 @@ def make_phonopy(unitcell: Atoms, supercell_matrix, symprec: float) -> Phonopy:
 def generate_displacements(
     phonon: Phonopy, amplitude: float, plus_minus: bool | str, random_snapshots: int | None, seed: int | None
 ) -> list[Atoms]:
-    """Displaced supercells: symmetry-reduced finite displacements, or random ones (for symfc)."""
+    """Displaced supercells: symmetry-reduced finite displacements, or random ones (for symfc).
+
+    With ``plus_minus`` every displacement also comes reversed (random ones in opposite pairs), which cancels the
+    forces a model leaves on the undisplaced supercell: an unconstrained model is not exactly at equilibrium in the
+    symmetric structure, and one-sided displacements would read those residual forces as force constants.
+    """
     if random_snapshots:
-        phonon.generate_displacements(distance=amplitude, number_of_snapshots=random_snapshots, random_seed=seed)
+        phonon.generate_displacements(
+            distance=amplitude, number_of_snapshots=random_snapshots, random_seed=seed, is_plusminus=plus_minus is True
+        )
     else:
         phonon.generate_displacements(distance=amplitude, is_plusminus=plus_minus)
     return [to_ase(cell) for cell in phonon.supercells_with_displacements]

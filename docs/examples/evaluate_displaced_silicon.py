@@ -1,10 +1,11 @@
 """Forces of a displaced silicon supercell through the daemon, then the AiiDA-side restoration steps.
 
-Run with ``verdi run evaluate_displaced_silicon.py`` after ``aiida-unconmlip setup`` and ``verdi daemon start``.
-Every step is a node: the evaluate job (with its rotational average), the space-group projection, the
-net-force removal.
+Run with ``verdi run evaluate_displaced_silicon.py [MODEL]`` after ``aiida-unconmlip setup`` and
+``verdi daemon start`` (default: the embedded PET, whose raw forces are not exactly equivariant). Every step is a
+node: the evaluate job (with its rotational average), the space-group projection, the net-force removal.
 """
 
+import sys
 import time
 
 import numpy as np
@@ -14,10 +15,11 @@ from aiida.plugins import CalculationFactory
 from ase.build import bulk
 
 from aiida_unconmlip.data import StructureSetData
+from aiida_unconmlip.models import default_model_name
 from aiida_unconmlip.models.resolve import resolve_model
 from aiida_unconmlip.symmetry import net_force_removal, space_group_projection
 
-MODEL = 'tersoff-si-1988'
+MODEL = sys.argv[1] if len(sys.argv) > 1 else default_model_name()
 
 supercell = bulk('Si', 'diamond', a=5.431, cubic=True).repeat(2)
 supercell.positions[0] += [0.01, 0.0, 0.0]  # one phonopy-style displacement of 0.01 A

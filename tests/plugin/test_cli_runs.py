@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from aiida_unconmlip.cli.root import cmd_root
+from aiida_unconmlip.models import default_model_name
 
 EXAMPLES = Path(__file__).resolve().parents[2] / 'docs' / 'examples'
 BIN = Path(sys.executable).parent
@@ -21,8 +22,8 @@ def invoke(*args):
 
 @pytest.fixture
 def phonons_json(engine_code, shipped_models):
-    """`aiida-unconmlip phonons si.cif --json` with the Tersoff reference, fast protocol."""
-    result = invoke('phonons', EXAMPLES / 'si.cif', '--model', 'tersoff-si-1988', '--protocol', 'fast', '--json')
+    """`aiida-unconmlip phonons si.cif --json` with the embedded default model, fast protocol."""
+    result = invoke('phonons', EXAMPLES / 'si.cif', '--protocol', 'fast', '--json')
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -31,7 +32,7 @@ def test_phonons_json_contract_and_the_commands_that_read_it(phonons_json, tmp_p
     summary = phonons_json
     assert summary['exit_status'] == 0
     assert summary['space_group'] == {'number': 227, 'symbol': 'Fd-3m'}
-    assert summary['model']['name'] == 'tersoff-si-1988' and len(summary['model']['sha256']) == 64
+    assert summary['model']['name'] == default_model_name() and len(summary['model']['sha256']) == 64
     frequencies = summary['bands']['frequencies_thz']
     assert {'GAMMA', 'X', 'L'} <= set(frequencies)
     assert max(abs(f) for f in frequencies['GAMMA'][:3]) < 1e-3
@@ -44,6 +45,7 @@ def test_phonons_json_contract_and_the_commands_that_read_it(phonons_json, tmp_p
     chain = json.loads(invoke('provenance', summary['pk'], '--json').stdout)
     assert chain['model']['sha256'] == summary['model']['sha256']
     assert chain['structure']['formula'] == 'Si2'
+    assert chain['model']['origin']['dft_calculations'] > 0  # through the default model back to pw.x
     assert [step['name'] for step in chain['steps']] == [
         'fix_symmetry',
         'forces_mode',

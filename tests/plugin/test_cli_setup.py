@@ -37,7 +37,8 @@ def test_setup_is_idempotent_and_gives_a_working_profile(fresh_environment):
     assert (folder / '.aiida' / 'config.json').is_file()
 
     models = json.loads(run([BIN / 'aiida-unconmlip', 'models', 'list', '--json'], env).stdout)
-    assert [model['name'] for model in models] == ['emt', 'tersoff-si-1988']
+    assert [model['name'] for model in models] == ['emt', 'tersoff-si-1988', 'pet-si-pbe']
+    assert [model['name'] for model in models if model['default']] == ['pet-si-pbe']
 
     status = run([BIN / 'verdi', '-p', 'unconmlip', 'status'], env, check=False)
     assert '✔ storage' in status.stdout

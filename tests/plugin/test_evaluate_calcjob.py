@@ -9,7 +9,7 @@ from ase.build import bulk
 from ase.calculators.emt import EMT
 from scipy.spatial.transform import Rotation
 
-from aiida_unconmlip.data import ModelData, StructureSetData
+from aiida_unconmlip.data import StructureSetData
 from aiida_unconmlip.engine.evaluate import rotated_copy
 
 EvaluateCalculation = CalculationFactory('unconmlip.evaluate')
@@ -58,8 +58,8 @@ def test_emt_results_equal_ase_and_survive_rotational_averaging(engine_code, shi
     assert averaged['timing']['model_evaluations'] == 168
 
 
-def test_rotational_average_restores_equivariance_of_a_pet(engine_code, pet_model_file):
-    model = ModelData.import_file(pet_model_file, name='tiny-pet')
+def test_rotational_average_restores_equivariance_of_a_pet(engine_code, default_model):
+    model = default_model
     atoms = rattled('Si', seed=3, repeat=1)
     rotations = Rotation.random(3, random_state=5).as_matrix()
     structures = [atoms] + [rotated_copy(atoms, rotation) for rotation in rotations]

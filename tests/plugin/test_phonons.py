@@ -16,7 +16,6 @@ from ase.calculators.emt import EMT
 from phonopy import Phonopy
 from phonopy.structure.atoms import PhonopyAtoms
 
-from aiida_unconmlip.data import ModelData
 from aiida_unconmlip.engine.reference_potentials import tersoff_si_1988
 from aiida_unconmlip.provenance import restoration_chain
 from aiida_unconmlip.workflows.phonons import PhononWorkChain
@@ -25,7 +24,7 @@ RESTORATION_OFF = {'space_group_projection': False, 'net_force_removal': False, 
 
 
 def plain_phonopy_frequencies(unitcell: Atoms, supercell_matrix, calculator, qpoints) -> np.ndarray:
-    """What a phonopy user does by hand: displacements of 0.01 A, ASE forces, force constants, frequencies."""
+    """What a phonopy user does by hand: +/- displacements of 0.01 A, ASE forces, force constants, frequencies."""
     phonon = Phonopy(
         PhonopyAtoms(
             symbols=unitcell.get_chemical_symbols(),
@@ -35,7 +34,7 @@ def plain_phonopy_frequencies(unitcell: Atoms, supercell_matrix, calculator, qpo
         supercell_matrix=supercell_matrix,
         primitive_matrix='auto',
     )
-    phonon.generate_displacements(distance=0.01)
+    phonon.generate_displacements(distance=0.01, is_plusminus=True)
     forces = []
     for cell in phonon.supercells_with_displacements:
         atoms = Atoms(cell.symbols, cell=cell.cell, positions=cell.positions, pbc=True)
@@ -89,8 +88,8 @@ def test_phonopy_yaml_output_opens_with_phonopy_load(engine_code, shipped_models
     assert heat_capacity[-1] == pytest.approx(3 * 8.314462618, rel=0.02)  # Dulong-Petit, J/K/mol per atom
 
 
-def test_restoration_makes_pet_phonons_symmetric_and_is_on_record(engine_code, pet_model_file, record_property):
-    model = ModelData.import_file(pet_model_file)
+def test_restoration_makes_pet_phonons_symmetric_and_is_on_record(engine_code, default_model, record_property):
+    model = default_model
     silicon = bulk('Si', 'diamond', a=5.43)
     restored, node = run_phonons(engine_code, silicon, model, protocol='moderate', relax=True)
     raw, _ = run_phonons(

@@ -75,9 +75,9 @@ def test_nan_is_retried_in_float64_and_then_reported(engine_code, nan_model_file
     assert first.exit_status == second.exit_status == 330
 
 
-def test_pet_relaxation_with_fix_symmetry_keeps_the_diamond_space_group(engine_code, pet_model_file, record_property):
+def test_pet_relaxation_with_fix_symmetry_keeps_the_diamond_space_group(engine_code, default_model, record_property):
     """FixSymmetry keeps Fd-3m; without it (and without averaging) what happens is recorded, not asserted."""
-    model = ModelData.import_file(pet_model_file)
+    model = default_model
     atoms = bulk('Si', 'diamond', a=5.50)
     outcomes = {}
     for label, fix_symmetry in (('fix_symmetry', True), ('no_fix_symmetry', False)):
@@ -92,7 +92,7 @@ def test_pet_relaxation_with_fix_symmetry_keeps_the_diamond_space_group(engine_c
         assert node.is_finished_ok or node.exit_status == 401, node.exit_message
         outcomes[label] = results['relaxation_report']['structures'][0]['space_group_output']
     record_property('space_groups_after_relaxation', outcomes)
-    print('space groups after relaxation with the tiny test PET:', outcomes)
+    print('space groups after relaxation with the default PET:', outcomes)
     assert outcomes['fix_symmetry']['1e-05'] == 'Fd-3m (227)'
 
 

@@ -7,7 +7,7 @@ from aiida.orm import ArrayData, Float
 from aiida.plugins import CalculationFactory
 from ase.build import bulk
 
-from aiida_unconmlip.data import ForceSetData, ModelData, StructureSetData
+from aiida_unconmlip.data import ForceSetData, StructureSetData
 from aiida_unconmlip.symmetry import net_force_removal, space_group_projection
 from aiida_unconmlip.symmetry.space_group import symmetry_operations
 
@@ -21,13 +21,13 @@ def displaced_silicon():
     return atoms
 
 
-def test_projected_pet_forces_respect_the_site_symmetry(engine_code, pet_model_file):
+def test_projected_pet_forces_respect_the_site_symmetry(engine_code, default_model):
     atoms = displaced_silicon()
     structures = StructureSetData.from_ase([atoms])
     results, node = run_get_node(
         EvaluateCalculation,
         code=engine_code,
-        model=ModelData.import_file(pet_model_file),
+        model=default_model,
         structures=structures,
     )
     assert node.is_finished_ok, node.exit_message

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from aiida.engine import run_get_node
-from aiida.orm import Dict, InstalledCode, QueryBuilder
+from aiida.orm import Bool, Dict, InstalledCode, QueryBuilder
 from aiida.plugins import CalculationFactory
 from ase.build import bulk
 
@@ -47,6 +47,7 @@ def test_training_gives_a_model_the_engine_loads(training_set, mtt_code):
     assert model.capabilities == {'conservative': True, 'direct_forces': True, 'direct_stress': True}
     assert len(results['learning_curves'].get_array('epoch')) == 2
     assert 'energy RMSE (per atom)' in results['errors']['test']
+    assert 'checkpoint' not in results and 'model.pt' not in node.outputs.retrieved.base.repository.list_object_names()
 
     with model.as_path() as path:
         potential = load_potential(path, 'metatomic', model.sha256, device='cpu', dtype='float64')
@@ -66,3 +67,26 @@ def test_unknown_hyperparameters_are_refused_at_submission(training_set, mtt_cod
         run_get_node(
             TrainCalculation, code=mtt_code, training_set=training_set, hyperparameters=Dict({'model': {'d_pett': 8}})
         )
+
+
+def test_fine_tuning_starts_from_a_stored_checkpoint(training_set, mtt_code):
+    """The checkpoint is stored only on request; a second job fine-tunes from it."""
+    first, node = run_get_node(
+        TrainCalculation,
+        code=mtt_code,
+        training_set=training_set,
+        hyperparameters=Dict(TINY),
+        store_checkpoint=Bool(True),
+    )
+    assert node.is_finished_ok, node.exit_message
+    fine_tuned, node = run_get_node(
+        TrainCalculation,
+        code=mtt_code,
+        training_set=training_set,
+        hyperparameters=Dict({**TINY, 'training': {**TINY['training'], 'num_epochs': 1}}),
+        finetune_checkpoint=first['checkpoint'],
+    )
+    assert node.is_finished_ok, node.exit_message
+    assert 'checkpoint' not in fine_tuned
+    assert fine_tuned['model'].sha256 != first['model'].sha256
+    assert node.base.links.get_incoming(link_label_filter='finetune_checkpoint').one().node.pk == first['checkpoint'].pk

@@ -8,7 +8,6 @@ writes them, with their whole provenance, to ``aiida_unconmlip/models/archives/s
 """
 
 import sys
-import time
 from pathlib import Path
 
 from aiida.engine import submit
@@ -18,6 +17,7 @@ from ase.build import bulk
 
 import aiida_unconmlip.models
 from aiida_unconmlip.dft.setup import family_label
+from aiida_unconmlip.models.recipes.waiting import wait_until_finished
 from aiida_unconmlip.workflows.dfpt_reference import DfptReferenceWorkChain
 from aiida_unconmlip.workflows.reference_set import ReferenceSetWorkChain
 
@@ -36,19 +36,6 @@ GENERATOR = {
     'rattle_max': 0.1,
     'seed': 2026,
 }
-
-
-def wait(nodes) -> None:
-    start = time.perf_counter()
-    while not all(node.is_terminated for node in nodes):
-        time.sleep(30)
-        print(
-            f'[{(time.perf_counter() - start) / 60:5.1f} min] '
-            + ', '.join(f'{node.process_label}<{node.pk}> {node.process_state.value}' for node in nodes)
-        )
-    for node in nodes:
-        if not node.is_finished_ok:
-            raise SystemExit(f'{node.process_label}<{node.pk}> failed: [{node.exit_status}] {node.exit_message}')
 
 
 if __name__ == '__main__':
@@ -70,7 +57,7 @@ if __name__ == '__main__':
         reference.max_concurrent = Int(int(sys.argv[sys.argv.index('--max-concurrent') + 1]))
     nodes = [submit(dfpt), submit(reference)]
     print('submitted ' + ', '.join(f'{node.process_label}<{node.pk}>' for node in nodes))
-    wait(nodes)
+    wait_until_finished(nodes)
     ARCHIVE.parent.mkdir(exist_ok=True)
     create_archive(nodes, filename=ARCHIVE, overwrite=True)
     print(f'DFPT frequencies (THz): {nodes[0].outputs.frequencies["frequencies_thz"]}')
