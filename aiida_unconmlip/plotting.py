@@ -59,9 +59,9 @@ def plot_phonons(
     for run_bands, run_dos, run_label, color, style in runs:
         segments, ticks = _segments(run_bands)
         for index, (x, frequencies) in enumerate(segments):
-            axis_bands.plot(
-                x, frequencies, color=color, linestyle=style, linewidth=1.2, label=run_label if index == 0 else None
-            )
+            lines = axis_bands.plot(x, frequencies, color=color, linestyle=style, linewidth=1.2)
+            if index == 0:
+                lines[0].set_label(run_label)  # one legend entry per run, not per branch
         frequency, density = run_dos.get_x()[1], run_dos.get_y()[0][1]
         axis_dos.plot(density, frequency, color=color, linestyle=style, linewidth=1.2)
     for position, tick_label in ticks if reference else ():
@@ -80,7 +80,7 @@ def plot_phonons(
     axis_bands.set_ylabel('Frequency (THz)')
     axis_bands.set_title(title)
     if compare is not None:
-        axis_bands.legend(loc='lower right')
+        axis_bands.legend(loc='best', framealpha=0.9)
     axis_dos.set_xlabel('DOS (states/THz)')
     axis_dos.set_xlim(left=0)
     figure.savefig(output, dpi=150, bbox_inches='tight')

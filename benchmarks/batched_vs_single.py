@@ -1,7 +1,7 @@
 """Batched evaluation of N small supercells against N separate calls, side by side in one run.
 
 Usage: ``python benchmarks/batched_vs_single.py [--model PET.pt] [--structures 64] [--device auto]``.
-Without ``--model`` a tiny PET is trained first (the recipe of the test suite), so the script runs anywhere.
+Without ``--model`` the embedded default PET is used.
 Writes ``benchmarks/results/batched_vs_single-<device>.json`` and prints the ratio.
 """
 
@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import torch
 from ase.build import bulk
 
 from aiida_unconmlip.engine import Restoration, evaluate_structures, load_potential
+from aiida_unconmlip.models import default_model_name, shipped_models
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -50,12 +49,7 @@ def main() -> None:
     parser.add_argument('--repeats', type=int, default=3)
     args = parser.parse_args()
 
-    model = args.model
-    if model is None:
-        sys.path.insert(0, str(REPO))
-        from tests.helpers import train_tiny_pet
-
-        model = train_tiny_pet(Path(tempfile.mkdtemp()))
+    model = args.model or {m.name: m for m in shipped_models()}[default_model_name()].path
     potential = load_potential(model, 'metatomic', device=args.device, dtype='float64')
     cells = rattled_cells(args.structures)
     atoms_total = sum(len(atoms) for atoms in cells)

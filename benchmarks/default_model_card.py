@@ -24,6 +24,7 @@ from aiida.orm import StructureData, load_code
 from ase.build import bulk
 from scipy.spatial.transform import Rotation
 
+import aiida_unconmlip
 from aiida_unconmlip.engine import Restoration, evaluate_structures, load_potential
 from aiida_unconmlip.engine.accuracy import prediction_errors
 from aiida_unconmlip.engine.evaluate import rotated_copy
@@ -34,7 +35,7 @@ from aiida_unconmlip.plotting import plot_phonons
 from aiida_unconmlip.summaries import labelled_frequencies
 from aiida_unconmlip.workflows.phonons import PhononWorkChain
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(aiida_unconmlip.__file__).resolve().parent.parent  # `verdi run` does not set __file__ to this script
 LABELS = ('GAMMA', 'X', 'L')
 RESTORATION_OFF = {'space_group_projection': False, 'net_force_removal': False, 'force_constant_symmetrization': False}
 

@@ -99,6 +99,7 @@ def test_restoration_makes_pet_phonons_symmetric_and_is_on_record(engine_code, d
         protocol='moderate',
         relax=True,
         restoration=RESTORATION_OFF,
+        displacements={'plus_minus': 'auto'},
         relax_overrides={'relax': {'parameters': {'fix_symmetry': False}}},
     )
     restored_diagnostics = restored['diagnostics'].get_dict()
