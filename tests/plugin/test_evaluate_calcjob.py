@@ -96,9 +96,11 @@ def test_unknown_restoration_key_is_rejected_at_submission(engine_code, shipped_
     [('core.slurm', '#SBATCH --gpus-per-node=2'), ('core.pbspro', '#PBS -l ngpus=2'), ('core.direct', None)],
 )
 def test_gpus_option_becomes_the_scheduler_directive(
-    aiida_computer, shipped_models, engine_executable, scheduler, directive
+    aiida_computer, shipped_models, engine_executable, scheduler, directive, tmp_path, monkeypatch
 ):
     from aiida.orm import InstalledCode
+
+    monkeypatch.chdir(tmp_path)  # a dry run writes its folder into the working directory
 
     computer = aiida_computer(scheduler_type=scheduler, configuration_kwargs={'safe_interval': 0})
     code = InstalledCode(computer=computer, filepath_executable=str(engine_executable), label='engine').store()
