@@ -61,25 +61,19 @@ def parse_hyperparameters(given: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+def _direct_target(key: str, rank: int, per_atom: bool, quantity: str) -> dict[str, Any]:
+    """A direct (non-conservative) head learning the ``key`` column of the extxyz files."""
+    unit = {'force': 'eV/A', 'pressure': 'eV/A^3'}[quantity]
+    return {'key': key, 'type': {'cartesian': {'rank': rank}}, 'per_atom': per_atom, 'quantity': quantity, 'unit': unit}
+
+
 def _targets(direct_heads: bool) -> dict[str, Any]:
     targets: dict[str, Any] = {
         'energy': {'key': 'energy', 'unit': 'eV', 'forces': {'key': 'forces'}, 'stress': {'key': 'stress'}}
     }
     if direct_heads:
-        targets['non_conservative_forces'] = {
-            'key': 'forces',
-            'type': {'cartesian': {'rank': 1}},
-            'per_atom': True,
-            'quantity': 'force',
-            'unit': 'eV/A',
-        }
-        targets['non_conservative_stress'] = {
-            'key': 'stress',
-            'type': {'cartesian': {'rank': 2}},
-            'per_atom': False,
-            'quantity': 'pressure',
-            'unit': 'eV/A^3',
-        }
+        targets['non_conservative_forces'] = _direct_target('forces', rank=1, per_atom=True, quantity='force')
+        targets['non_conservative_stress'] = _direct_target('stress', rank=2, per_atom=False, quantity='pressure')
     return targets
 
 

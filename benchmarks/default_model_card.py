@@ -31,13 +31,13 @@ from aiida_unconmlip.engine.evaluate import rotated_copy
 from aiida_unconmlip.models import default_model_name
 from aiida_unconmlip.models.importing import import_shipped_models
 from aiida_unconmlip.models.recipes.default_model import reference_workchain
+from aiida_unconmlip.phonons.parameters import RESTORATION_OFF
 from aiida_unconmlip.plotting import plot_phonons
 from aiida_unconmlip.summaries import labelled_frequencies
 from aiida_unconmlip.workflows.phonons import PhononWorkChain
 
 REPO = Path(aiida_unconmlip.__file__).resolve().parent.parent  # `verdi run` does not set __file__ to this script
 LABELS = ('GAMMA', 'X', 'L')
-RESTORATION_OFF = {'space_group_projection': False, 'net_force_removal': False, 'force_constant_symmetrization': False}
 
 
 def cpu_model() -> str:

@@ -12,8 +12,8 @@ from ..engine.potentials import BACKENDS
 from ..models import default_model_name
 
 
-def model_summary(node) -> dict:
-    """What users want to know about a model node, JSON-ready."""
+def model_summary(node, default_name: str) -> dict:
+    """What users want to know about a model node, JSON-ready (``default``: it is the registry's default)."""
     return {
         'pk': node.pk,
         'uuid': node.uuid,
@@ -25,7 +25,7 @@ def model_summary(node) -> dict:
         'cutoff': node.cutoff,
         'sha256': node.sha256,
         'source': node.model_source,
-        'default': node.model_name == default_model_name(),
+        'default': node.model_name == default_name,
     }
 
 
@@ -45,7 +45,8 @@ def models_list(as_json: bool):
     from ..data.model import ModelData, RemoteModelData
 
     query = QueryBuilder().append((ModelData, RemoteModelData), tag='model').order_by({'model': {'id': 'asc'}})
-    rows = [model_summary(node) for node in query.all(flat=True)]
+    default_name = default_model_name()
+    rows = [model_summary(node, default_name) for node in query.all(flat=True)]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -95,7 +96,7 @@ def models_show(identifier: str, as_json: bool):
     from ..models.resolve import resolve_model
 
     try:
-        summary = model_summary(resolve_model(identifier))
+        summary = model_summary(resolve_model(identifier), default_model_name())
     except ModelImportError as exc:
         echo.echo_critical(str(exc))
     if as_json:

@@ -15,6 +15,7 @@ DISPLACEMENTS = {
     'random_seed': None,
 }
 RESTORATION = {'space_group_projection': True, 'net_force_removal': True, 'force_constant_symmetrization': True}
+RESTORATION_OFF = dict.fromkeys(RESTORATION, False)  # the raw side of a raw-versus-restored comparison
 FORCE_CONSTANTS = {'method': 'phonopy'}
 PROPERTIES = {
     'band_npoints': 101,

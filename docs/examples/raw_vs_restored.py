@@ -18,6 +18,7 @@ from ase.build import bulk
 
 from aiida_unconmlip.models import default_model_name
 from aiida_unconmlip.models.resolve import resolve_model
+from aiida_unconmlip.phonons.parameters import RESTORATION_OFF
 from aiida_unconmlip.plotting import plot_phonons
 from aiida_unconmlip.summaries import labelled_frequencies
 from aiida_unconmlip.workflows.phonons import PhononWorkChain
@@ -25,14 +26,7 @@ from aiida_unconmlip.workflows.phonons import PhononWorkChain
 model = resolve_model(sys.argv[1] if len(sys.argv) > 1 else default_model_name())
 code = load_code('unconmlip-engine@localhost')
 silicon = StructureData(ase=bulk('Si', 'diamond', a=5.431))
-RAW = {
-    'restoration': {
-        'space_group_projection': False,
-        'net_force_removal': False,
-        'force_constant_symmetrization': False,
-    },
-    'displacements': {'plus_minus': 'auto'},
-}
+RAW = {'restoration': RESTORATION_OFF, 'displacements': {'plus_minus': 'auto'}}
 
 runs = {}
 for label, overrides in (('restored', {}), ('raw', RAW)):

@@ -17,10 +17,9 @@ from phonopy import Phonopy
 from phonopy.structure.atoms import PhonopyAtoms
 
 from aiida_unconmlip.engine.reference_potentials import tersoff_si_1988
+from aiida_unconmlip.phonons.parameters import RESTORATION_OFF
 from aiida_unconmlip.provenance import restoration_chain
 from aiida_unconmlip.workflows.phonons import PhononWorkChain
-
-RESTORATION_OFF = {'space_group_projection': False, 'net_force_removal': False, 'force_constant_symmetrization': False}
 
 
 def plain_phonopy_frequencies(unitcell: Atoms, supercell_matrix, calculator, qpoints) -> np.ndarray:
