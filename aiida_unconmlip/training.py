@@ -21,7 +21,9 @@ DEFAULTS = {
         'num_gnn_layers': 2,
     },
     'training': {'batch_size': 8, 'num_epochs': 800, 'learning_rate': 5e-4},
-    'loss_weights': {'energy': 1.0, 'forces': 30.0, 'stress': 1.0},
+    # The direct heads get the same weights as the gradients they stand in for (what trained the shipped model);
+    # a lighter direct_forces lets the conservative forces steer the shared layers (docs/default-model.rst).
+    'loss_weights': {'energy': 1.0, 'forces': 30.0, 'stress': 1.0, 'direct_forces': 30.0, 'direct_stress': 1.0},
     'direct_heads': True,
 }
 # metatrain's dataset section -> (split label in the training set, file the CalcJob writes it to)
@@ -51,7 +53,7 @@ def parse_hyperparameters(given: dict[str, Any] | None) -> dict[str, Any]:
             raise ValueError(f'unknown PET {section} hyperparameters {sorted(unknown)}')
     weights = {**DEFAULTS['loss_weights'], **given.get('loss_weights', {})}
     if set(weights) != set(DEFAULTS['loss_weights']) or any(w < 0 for w in weights.values()):
-        raise ValueError('loss_weights takes non-negative energy, forces and stress weights')
+        raise ValueError(f'loss_weights takes non-negative weights for {", ".join(DEFAULTS["loss_weights"])}')
     return {
         'seed': given.get('seed', DEFAULTS['seed']),
         'model': {**DEFAULTS['model'], **given.get('model', {})},
@@ -88,8 +90,8 @@ def metatrain_options(hyperparameters: dict[str, Any], finetune_checkpoint: str 
         }
     }
     if values['direct_heads']:
-        loss['non_conservative_forces'] = {'weight': weights['forces']}
-        loss['non_conservative_stress'] = {'weight': weights['stress']}
+        loss['non_conservative_forces'] = {'weight': weights['direct_forces']}
+        loss['non_conservative_stress'] = {'weight': weights['direct_stress']}
     training = {**values['training'], 'loss': loss}
     if finetune_checkpoint:
         training['finetune'] = {'method': 'full', 'read_from': finetune_checkpoint}

@@ -12,6 +12,7 @@ from ase.build import bulk
 
 from aiida_unconmlip.data.training_set import TrainingSetData, assign_split
 from aiida_unconmlip.engine import Restoration, evaluate_structures, load_potential
+from aiida_unconmlip.training import metatrain_options, parse_hyperparameters
 from tests.helpers import tersoff_labelled_si
 
 TrainCalculation = CalculationFactory('unconmlip.train')
@@ -90,3 +91,16 @@ def test_fine_tuning_starts_from_a_stored_checkpoint(training_set, mtt_code):
     assert 'checkpoint' not in fine_tuned
     assert fine_tuned['model'].sha256 != first['model'].sha256
     assert node.base.links.get_incoming(link_label_filter='finetune_checkpoint').one().node.pk == first['checkpoint'].pk
+
+
+def test_direct_heads_have_their_own_loss_weights():
+    """The direct heads' weights reach metatrain under their targets; the conservative forces keep theirs."""
+    loss = metatrain_options({'loss_weights': {'direct_forces': 0.5}})['architecture']['training']['loss']
+    assert loss['energy']['gradients']['positions']['weight'] == 30.0
+    assert loss['non_conservative_forces']['weight'] == 0.5
+    assert loss['non_conservative_stress']['weight'] == 1.0
+    assert (
+        'non_conservative_forces' not in metatrain_options({'direct_heads': False})['architecture']['training']['loss']
+    )
+    with pytest.raises(ValueError, match='direct_forces'):
+        parse_hyperparameters({'loss_weights': {'forces': -1.0}})
