@@ -18,7 +18,7 @@ import torch
 from ase.build import bulk
 
 from aiida_unconmlip.engine import Restoration, evaluate_structures, load_potential
-from aiida_unconmlip.models import default_model_name, shipped_models
+from aiida_unconmlip.models import default_model_name, shipped_model
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument('--repeats', type=int, default=3)
     args = parser.parse_args()
 
-    model = args.model or {m.name: m for m in shipped_models()}[default_model_name()].path
+    model = args.model or shipped_model(default_model_name()).path
     potential = load_potential(model, 'metatomic', device=args.device, dtype='float64')
     cells = rattled_cells(args.structures)
     atoms_total = sum(len(atoms) for atoms in cells)

@@ -42,3 +42,11 @@ def shipped_models() -> list[ShippedModel]:
         )
         for entry in entries
     ]
+
+
+def shipped_model(name: str) -> ShippedModel:
+    """The registry's model called ``name``; ``KeyError`` lists the names there are."""
+    models = {model.name: model for model in shipped_models()}
+    if name not in models:
+        raise KeyError(f'no shipped model {name!r}; the registry has {", ".join(models)}')
+    return models[name]

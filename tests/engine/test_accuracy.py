@@ -7,7 +7,7 @@ from ase.calculators.emt import EMT
 
 from aiida_unconmlip.engine import load_potential
 from aiida_unconmlip.engine.accuracy import prediction_errors
-from aiida_unconmlip.models import shipped_models
+from aiida_unconmlip.models import shipped_model
 
 
 def labelled_by_emt(count: int) -> list:
@@ -26,7 +26,7 @@ def labelled_by_emt(count: int) -> list:
 
 @pytest.fixture(scope='module')
 def emt():
-    model = {model.name: model for model in shipped_models()}['emt']
+    model = shipped_model('emt')
     return load_potential(model.path, 'ase', model.sha256)
 
 

@@ -8,7 +8,7 @@ from scipy.spatial.transform import Rotation
 from aiida_unconmlip.engine import Restoration, evaluate_structures, load_potential
 from aiida_unconmlip.engine.errors import NonFiniteOutput
 from aiida_unconmlip.engine.evaluate import rotated_copy
-from aiida_unconmlip.models import default_model_name, shipped_models
+from aiida_unconmlip.models import default_model_name, shipped_model
 
 
 def rattled_silicon(seed: int):
@@ -27,7 +27,7 @@ def equivariance_error(potential, atoms, restoration, rotations) -> float:
 @pytest.fixture(scope='module')
 def pet():
     """The shipped default PET, loaded by the engine alone (no AiiDA)."""
-    model = {model.name: model for model in shipped_models()}[default_model_name()]
+    model = shipped_model(default_model_name())
     return load_potential(model.path, 'metatomic', model.sha256, device='cpu', dtype='float64')
 
 
