@@ -70,6 +70,7 @@ def main() -> None:
         'device': potential.device,
         'torch_threads': torch.get_num_threads(),
         'machine': f'{platform.machine()} {platform.processor() or ""}'.strip(),
+        'accelerator': torch.cuda.get_device_name(potential.device) if potential.device.startswith('cuda') else None,
         'batched_seconds': batched_seconds,
         'one_by_one_seconds': single_seconds,
         'speedup': single_seconds / batched_seconds,
