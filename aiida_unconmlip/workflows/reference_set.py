@@ -56,7 +56,10 @@ class ReferenceSetWorkChain(WorkChain):
             'generator.parameters',
             valid_type=orm.Dict,
             validator=dict_validator(parse_generator),
-            help='supercells, samples, strain_max, shear_max, rattle_min, rattle_max (A), seed.',
+            help=(
+                'supercells, samples, strain_max, shear_max, rattle_min, rattle_max (A; each one number or a list '
+                'with one value per supercell), seed.'
+            ),
         )
         spec.input('code', valid_type=orm.AbstractCode, help='pw.x')
         spec.input('pseudo_family', valid_type=orm.Str, help='Label of an aiida-pseudo family with cutoffs.')

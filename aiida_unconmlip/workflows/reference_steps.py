@@ -22,15 +22,27 @@ GENERATOR_DEFAULTS = {
 }
 
 
+# Ranges that may be one number for every supercell or a list with one value per supercell (a group of samples).
+PER_GROUP = ('strain_max', 'shear_max', 'rattle_min', 'rattle_max')
+
+
 def parse_generator(given: dict) -> dict:
+    """Defaults merged with ``given``, the ranges of :data:`PER_GROUP` expanded to one value per supercell."""
     unknown = set(given) - set(GENERATOR_DEFAULTS)
     if unknown:
         raise ValueError(f'unknown generator keys {sorted(unknown)}; allowed: {", ".join(GENERATOR_DEFAULTS)}')
     values = {**GENERATOR_DEFAULTS, **given}
-    if len(values['supercells']) != len(values['samples']):
+    groups = len(values['supercells'])
+    if groups != len(values['samples']):
         raise ValueError('generator: give one number of samples per supercell')
-    if not 0 < values['rattle_min'] <= values['rattle_max']:
-        raise ValueError('generator: need 0 < rattle_min <= rattle_max (Angstrom)')
+    for key in PER_GROUP:
+        if not isinstance(values[key], list):
+            values[key] = [values[key]] * groups
+        if len(values[key]) != groups:
+            raise ValueError(f'generator: {key} takes one number, or a list with one value per supercell')
+    for low, high in zip(values['rattle_min'], values['rattle_max'], strict=True):
+        if not 0 < low <= high:
+            raise ValueError('generator: need 0 < rattle_min <= rattle_max (Angstrom)')
     return values
 
 
@@ -40,22 +52,23 @@ def generate_reference_structures(base: StructureData, parameters: Dict) -> Stru
 
     Each sample gets an isotropic strain uniform in +-strain_max, a symmetric shear uniform in +-shear_max and a
     Gaussian rattle whose amplitude is log-uniform between rattle_min and rattle_max (so most are small, the
-    regime force constants live in).
+    regime force constants live in); each range may differ per supercell, e.g. a group held near equilibrium.
     """
     values = parse_generator(parameters.get_dict())
     rng = np.random.default_rng(values['seed'])
     atoms = base.get_ase()
     structures = []
-    for matrix, samples in zip(values['supercells'], values['samples'], strict=True):
+    for group, (matrix, samples) in enumerate(zip(values['supercells'], values['samples'], strict=True)):
         supercell = make_supercell(atoms, np.array(matrix))
+        strain_max, shear_max, rattle_min, rattle_max = (values[key][group] for key in PER_GROUP)
         for _ in range(samples):
-            shear = rng.uniform(-values['shear_max'], values['shear_max'], size=3)
-            deformation = np.eye(3) * (1 + rng.uniform(-values['strain_max'], values['strain_max']))
+            shear = rng.uniform(-shear_max, shear_max, size=3)
+            deformation = np.eye(3) * (1 + rng.uniform(-strain_max, strain_max))
             deformation[[0, 0, 1], [1, 2, 2]] += shear
             deformation[[1, 2, 2], [0, 0, 1]] += shear
             sample = supercell.copy()
             sample.set_cell(supercell.cell.array @ deformation, scale_atoms=True)
-            amplitude = np.exp(rng.uniform(np.log(values['rattle_min']), np.log(values['rattle_max'])))
+            amplitude = np.exp(rng.uniform(np.log(rattle_min), np.log(rattle_max)))
             sample.positions += rng.normal(scale=amplitude, size=sample.positions.shape)
             structures.append(sample)
     return StructureSetData.from_ase(structures)

@@ -86,6 +86,39 @@ def test_generator_is_reproducible_from_its_inputs(aiida_profile):
         np.testing.assert_array_equal(a.cell.array, b.cell.array)
 
 
+def test_each_supercell_group_keeps_to_its_own_ranges(aiida_profile):
+    """A group held near equilibrium stays there, and adding it leaves the earlier groups' samples unchanged."""
+    from aiida.orm import Dict
+
+    from aiida_unconmlip.workflows.reference_steps import generate_reference_structures, parse_generator
+
+    cubic = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
+    ideal = bulk('Si', 'diamond', a=5.475, cubic=True)
+    wide = {'supercells': [cubic], 'samples': [4], 'seed': 3}
+    grouped = {
+        'supercells': [cubic, cubic],
+        'samples': [4, 6],
+        'strain_max': [0.03, 0.005],
+        'shear_max': [0.02, 0.003],
+        'rattle_min': [0.01, 0.005],
+        'rattle_max': [0.1, 0.03],
+        'seed': 3,
+    }
+    first = generate_reference_structures(StructureData(ase=ideal), Dict(wide)).get_ase_list()
+    both = generate_reference_structures(StructureData(ase=ideal), Dict(grouped)).get_ase_list()
+    for a, b in zip(first, both[:4], strict=True):
+        np.testing.assert_array_equal(a.positions, b.positions)
+    for atoms in both[4:]:
+        deformation = np.linalg.solve(ideal.cell.array, atoms.cell.array)
+        assert np.abs(np.diag(deformation) - 1).max() <= 0.005 + 1e-12
+        assert np.abs(deformation - np.diag(np.diag(deformation))).max() <= 0.003 + 1e-12
+        unrattled = ideal.positions @ deformation
+        assert np.abs(atoms.positions - unrattled).max() < 0.03 * 6  # Gaussian rattle, amplitude <= 0.03 A
+
+    with pytest.raises(ValueError, match='strain_max takes one number, or a list with one value per supercell'):
+        parse_generator({**grouped, 'strain_max': [0.03]})
+
+
 def count_processes() -> int:
     return QueryBuilder().append(ProcessNode).count()
 
