@@ -45,7 +45,7 @@ reference-data: $(INSTALLED) system-packages
 	$(BIN)/verdi daemon status >/dev/null 2>&1 || $(BIN)/verdi daemon start 1
 	$(BIN)/verdi run aiida_unconmlip/models/recipes/silicon_reference_data.py
 
-# The embedded default model, trained with unconmlip.train on the archived DFT data (about 25 minutes on 2 cores):
+# The embedded default model, trained with unconmlip.train on the archived DFT data (about 50 minutes on 2 cores):
 # writes the model file, its registry entry (the default) and the archive of its provenance.
 model: $(INSTALLED)
 	$(BIN)/aiida-unconmlip setup

@@ -20,7 +20,7 @@ DEFAULTS = {
         'num_attention_layers': 1,
         'num_gnn_layers': 2,
     },
-    'training': {'batch_size': 8, 'num_epochs': 800, 'learning_rate': 5e-4},
+    'training': {'batch_size': 8, 'num_epochs': 1600, 'learning_rate': 5e-4},
     # The direct heads get the same weights as the gradients they stand in for (what trained the shipped model);
     # a lighter direct_forces lets the conservative forces steer the shared layers (docs/default-model.rst).
     'loss_weights': {'energy': 1.0, 'forces': 30.0, 'stress': 1.0, 'direct_forces': 30.0, 'direct_stress': 1.0},

@@ -68,8 +68,8 @@ def test_diamond_relaxes_to_the_dft_lattice_constant(engine_code, default_model,
 def test_phonons_at_gamma_x_l_match_dfpt(engine_code, default_model, dft_reference, record_property):
     """Mean absolute error over Gamma (optical), X and L after force-constant symmetrization, against ph.x.
 
-    Measured: 0.167 THz (Gamma optical 14.94 against 14.56, the lowest L mode 3.03 against 3.37). The issue's
-    target is 0.15 THz; docs/default-model.rst records what was tried. This guards the 0.2 THz the model reaches.
+    Measured: 0.141 THz (Gamma optical 14.92 against 14.56, the lowest L mode 3.10 against 3.37), inside the
+    0.15 THz asked for; docs/default-model.rst records how it got there and what is left.
     """
     builder = PhononWorkChain.get_builder_from_protocol(
         engine_code, StructureData(ase=bulk('Si', 'diamond', a=5.475)), default_model, protocol='moderate'
@@ -84,4 +84,4 @@ def test_phonons_at_gamma_x_l_match_dfpt(engine_code, default_model, dft_referen
         errors.extend(np.abs(np.array(model[label][first:]) - np.array(sorted(dfpt[label])[first:])))
     record_property('phonon_mae_thz', float(np.mean(errors)))
     assert len(errors) == 15
-    assert np.mean(errors) <= 0.2
+    assert np.mean(errors) <= 0.15

@@ -2,7 +2,7 @@
 
 Run with ``make model`` (or ``verdi run`` of this file on a profile set up with ``aiida-unconmlip setup`` and a
 running daemon). It imports the reference archive if its nodes are not in the profile yet, trains with the
-default hyperparameters of :mod:`aiida_unconmlip.training` (about 25 minutes on 2 CPU cores), copies the exported
+default hyperparameters of :mod:`aiida_unconmlip.training` (about 50 minutes on 2 CPU cores), copies the exported
 model into ``models/files/``, records it with its sha256 as the registry's default, and writes the archive of its
 provenance (pseudopotential -> pw.x -> training set -> training job -> model, and the DFPT reference) that
 ``aiida-unconmlip setup`` imports.
@@ -13,12 +13,13 @@ import shutil
 from pathlib import Path
 
 from aiida.engine import submit
-from aiida.orm import QueryBuilder, Str, WorkChainNode, load_code
+from aiida.orm import Dict, QueryBuilder, Str, WorkChainNode, load_code
 from aiida.tools.archive import create_archive, import_archive
 
 import aiida_unconmlip.models
 from aiida_unconmlip.calcjobs.train import TrainCalculation
 from aiida_unconmlip.models.recipes.waiting import wait_until_finished
+from aiida_unconmlip.training import parse_hyperparameters
 
 MODELS = Path(aiida_unconmlip.models.__file__).parent
 REFERENCE_ARCHIVE = MODELS / 'archives' / 'silicon-dft-reference.aiida'
@@ -26,7 +27,7 @@ NAME = 'pet-si-pbe'
 MODEL_FILE = MODELS / 'files' / f'{NAME}.pt'
 PROVENANCE_ARCHIVE = MODELS / 'archives' / f'{NAME}.aiida'
 DESCRIPTION = (
-    'Small unconstrained PET (metatrain) for Si, trained with unconmlip.train on 110 PBE cells computed with '
+    'Small unconstrained PET (metatrain) for Si, trained with unconmlip.train on 134 PBE cells computed with '
     'pw.x (Si.pbe-rrkj.UPF, 30 Ry); energy, conservative and direct forces and stress.'
 )
 
@@ -63,6 +64,8 @@ if __name__ == '__main__':
     builder.code = load_code('mtt@localhost')
     builder.training_set = reference_set.outputs.training_set
     builder.model_name = Str(NAME)
+    # Spelled out rather than left to the CalcJob's defaults, so the training job's inputs say what trained the model.
+    builder.hyperparameters = Dict(parse_hyperparameters(None))
     builder.metadata.label = f'train-{NAME}'
     train = submit(builder)
     print(f'submitted {train.process_label}<{train.pk}>')

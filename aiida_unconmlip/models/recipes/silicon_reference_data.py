@@ -1,7 +1,7 @@
 """Recipe: the DFT reference data of diamond Si that the embedded default model is trained and judged on.
 
 Run with ``make reference-data`` (or ``verdi run`` of this file on a profile set up with
-``aiida-unconmlip setup --with-dft`` and a running daemon). It submits the reference set (about 80 minutes of pw.x
+``aiida-unconmlip setup --with-dft`` and a running daemon). It submits the reference set (about 90 minutes of pw.x
 on 2 cores: ~20 s per 8-atom cell, ~2 min per 16-atom cell) and the DFPT reference (a few minutes), waits for both and
 writes them, with their whole provenance, to ``aiida_unconmlip/models/archives/silicon-dft-reference.aiida``.
 ``--max-concurrent N`` runs N pw.x jobs at a time (useful when they come from the cache).
@@ -28,12 +28,13 @@ GENERATOR = {
     'supercells': [
         [[1, 0, 0], [0, 1, 0], [0, 0, 1]],  # 8-atom cubic cell: Gamma and X displacement patterns
         [[0, 1, 1], [1, 0, 1], [1, 1, 0]],  # 16-atom fcc-shaped cell (2x2x2 primitive): X and L
+        [[1, 0, 0], [0, 1, 0], [0, 0, 1]],  # the 8-atom cell again, held near equilibrium (harmonic curvature)
     ],
-    'samples': [120, 18],
-    'strain_max': 0.03,
-    'shear_max': 0.02,
-    'rattle_min': 0.01,
-    'rattle_max': 0.1,
+    'samples': [120, 18, 30],
+    'strain_max': [0.03, 0.03, 0.005],
+    'shear_max': [0.02, 0.02, 0.003],
+    'rattle_min': [0.01, 0.01, 0.005],
+    'rattle_max': [0.1, 0.1, 0.03],
     'seed': 2026,
 }
 
