@@ -26,8 +26,9 @@ REFERENCE_ARCHIVE = MODELS / 'archives' / 'silicon-dft-reference.aiida'
 NAME = 'pet-si-pbe'
 MODEL_FILE = MODELS / 'files' / f'{NAME}.pt'
 PROVENANCE_ARCHIVE = MODELS / 'archives' / f'{NAME}.aiida'
+# Filled in from the training set the recipe used, so the registry cannot fall behind the data.
 DESCRIPTION = (
-    'Small unconstrained PET (metatrain) for Si, trained with unconmlip.train on 134 PBE cells computed with '
+    'Small unconstrained PET (metatrain) for Si, trained with unconmlip.train on {cells} PBE cells computed with '
     'pw.x (Si.pbe-rrkj.UPF, 30 Ry); energy, conservative and direct forces and stress.'
 )
 
@@ -41,7 +42,7 @@ def reference_workchain(label: str) -> WorkChainNode:
     return query.first(flat=True)
 
 
-def register(model_file: Path, sha256: str) -> None:
+def register(model_file: Path, sha256: str, description: str) -> None:
     """Make the model the registry's default, replacing an earlier entry of the same name."""
     registry = json.loads(aiida_unconmlip.models.REGISTRY.read_text())
     entry = {
@@ -49,7 +50,7 @@ def register(model_file: Path, sha256: str) -> None:
         'file': f'files/{model_file.name}',
         'backend': 'metatomic',
         'sha256': sha256,
-        'description': DESCRIPTION,
+        'description': description,
         'provenance': f'archives/{PROVENANCE_ARCHIVE.name}',
     }
     registry['models'] = [model for model in registry['models'] if model['name'] != NAME] + [entry]
@@ -73,7 +74,8 @@ if __name__ == '__main__':
     model = train.outputs.model
     with model.open(mode='rb') as source, MODEL_FILE.open('wb') as target:
         shutil.copyfileobj(source, target)
-    register(MODEL_FILE, model.sha256)
+    training_cells = len(builder.training_set.base.attributes.get('split')['train'])
+    register(MODEL_FILE, model.sha256, DESCRIPTION.format(cells=training_cells))
     create_archive([model, dfpt], filename=PROVENANCE_ARCHIVE, overwrite=True)
     print(f'model {MODEL_FILE} (sha256 {model.sha256}); errors: {train.outputs.errors.get_dict()}')
     print(f'provenance archive: {PROVENANCE_ARCHIVE}')
