@@ -12,20 +12,26 @@ SEEKPATH_LABELS = {shown: label for label, shown in LABELS.items()}
 
 
 def _segments(bands: BandsData):
-    """Path distance (1/A) and frequencies per continuous segment, and the ticks of the labelled points."""
+    """Path distance (1/A) and frequencies per continuous run, and the ticks of the labelled points.
+
+    AiiDA's convention: two labelled points at consecutive indices are a jump in the path (shown as ``U|K``).
+    """
     kpoints = bands.get_kpoints(cartesian=True)
     frequencies = bands.get_bands()
-    labels = list(bands.labels)
+    labels = dict(bands.labels)
+    jumps = [index for index in labels if index + 1 in labels]
+    starts, stops = [0, *(index + 1 for index in jumps)], [*(index + 1 for index in jumps), len(kpoints)]
     segments, ticks, distance = [], [], 0.0
-    for (start, first), (stop, last) in zip(labels[0::2], labels[1::2], strict=True):
-        steps = np.linalg.norm(np.diff(kpoints[start : stop + 1], axis=0), axis=1)
+    for start, stop in zip(starts, stops, strict=True):
+        steps = np.linalg.norm(np.diff(kpoints[start:stop], axis=0), axis=1)
         x = distance + np.concatenate([[0.0], np.cumsum(steps)])
-        segments.append((x, frequencies[start : stop + 1]))
-        for position, label in ((x[0], first), (x[-1], last)):
-            name = LABELS.get(label, label)
+        segments.append((x, frequencies[start:stop]))
+        for index in range(start, stop):
+            if index not in labels:
+                continue
+            name, position = LABELS.get(labels[index], labels[index]), x[index - start]
             if ticks and abs(ticks[-1][0] - position) < 1e-9:
-                if ticks[-1][1] != name:
-                    ticks[-1] = (position, f'{ticks[-1][1]}|{name}')
+                ticks[-1] = (position, f'{ticks[-1][1]}|{name}')
             else:
                 ticks.append((position, name))
         distance = x[-1]

@@ -1,8 +1,9 @@
 """Walk the provenance graph back from any result to the restoration steps, the model and the input structure,
 and from a model back to its training job and DFT data.
 
-Step names are those of the design's table: ``fix_symmetry``, ``forces_mode``, ``rotational_average``,
-``space_group_projection``, ``net_force_removal``, ``force_constant_symmetrization``.
+Restoration steps are read from their records alone (:mod:`aiida_unconmlip.symmetry.records`): one query finds
+every ``restoration_steps__<name>`` output of every calculation upstream of the result, so a new step needs no
+change here.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiida.orm import CalcJobNode, CalculationNode, Node, QueryBuilder, StructureData
+from aiida.orm import CalcJobNode, CalculationNode, Data, Dict, Node, ProcessNode, QueryBuilder, StructureData
 
 from .data.model import ModelData, RemoteModelData
+from .symmetry.records import RECORD_LINK_PREFIX
 
 
 @dataclass
 class RestorationStep:
+    """One record as found in the graph: the step, the calculation that applied it, its parameters and effect."""
+
     name: str
     pk: int
     parameters: dict[str, Any]
@@ -35,101 +39,42 @@ class RestorationChain:
     steps: list[RestorationStep] = field(default_factory=list)
 
 
-def _relax_steps(node: CalculationNode) -> list[RestorationStep]:
-    parameters = node.inputs.parameters.get_dict() if 'parameters' in node.inputs else {}
-    report = node.outputs.relaxation_report['structures'] if 'relaxation_report' in node.outputs else []
+def result_nodes(node: Node) -> list[int]:
+    """The data a query starts from: the node itself, or the outputs of a process."""
+    if isinstance(node, ProcessNode):
+        return [link.node.pk for link in node.base.links.get_outgoing().all() if isinstance(link.node, Data)]
+    return [node.pk]
+
+
+def restoration_steps(node: Node) -> list[RestorationStep]:
+    """Every restoration record upstream of ``node`` (or of a process's outputs, which includes the process's own
+    records when it is a calculation), in the order they were made: one query."""
+    query = QueryBuilder()
+    query.append(Data, filters={'id': {'in': result_nodes(node)}}, tag='result')
+    query.append(CalculationNode, with_descendants='result', tag='calculation', project='id')
+    query.append(
+        Dict,
+        with_incoming='calculation',
+        edge_filters={'label': {'like': f'{RECORD_LINK_PREFIX}%'}},
+        tag='record',
+        project=['attributes', 'ctime'],
+    )
+    rows = sorted(query.distinct().all(), key=lambda row: row[2])
     return [
-        RestorationStep(
-            name='fix_symmetry',
-            pk=node.pk,
-            parameters={'enabled': parameters.get('fix_symmetry', True), 'symprec': parameters.get('symprec', 1e-5)},
-            effect={
-                'space_group_input': [entry['space_group_input'] for entry in report],
-                'space_group_output': [entry['space_group_output'] for entry in report],
-            },
-        )
+        RestorationStep(name=record['name'], pk=pk, parameters=record['parameters'], effect=record['effect'])
+        for pk, record, _ in rows
     ]
-
-
-def _evaluate_steps(node: CalculationNode) -> list[RestorationStep]:
-    if 'restoration_report' not in node.outputs:
-        return []
-    report = node.outputs.restoration_report.get_dict()
-    steps = [
-        RestorationStep(
-            name='forces_mode',
-            pk=node.pk,
-            parameters={'forces_mode': report['forces_mode']},
-            effect={'forces_mode': report['forces_mode']},
-        )
-    ]
-    average = report['rotational_average']
-    if average['l_max'] > 0:
-        spread = report['rotational_std']
-        steps.append(
-            RestorationStep(
-                name='rotational_average',
-                pk=node.pk,
-                parameters=average,
-                effect={
-                    'n_rotations': report['n_rotations'],
-                    'forces_std_max_ev_per_angstrom': max(spread['forces_max_ev_per_angstrom']),
-                    'energy_std_max_ev': max(spread['energy_ev']),
-                },
-            )
-        )
-    return steps
-
-
-def _calcfunction_step(name: str, node: CalculationNode) -> list[RestorationStep]:
-    effect = node.outputs.effect.get_dict()
-    if name == 'space_group_projection':
-        parameters = {'symprec': node.inputs.symprec.value}
-    elif name == 'force_constant_symmetrization':
-        if not node.inputs.symmetrize.value:
-            return []
-        parameters = node.inputs.parameters.get_dict()
-    else:
-        parameters = {}
-    return [RestorationStep(name=name, pk=node.pk, parameters=parameters, effect=effect)]
-
-
-STEP_READERS = {
-    'unconmlip.relax': _relax_steps,
-    'unconmlip.evaluate': _evaluate_steps,
-    'space_group_projection': lambda node: _calcfunction_step('space_group_projection', node),
-    'net_force_removal': lambda node: _calcfunction_step('net_force_removal', node),
-    'symmetrized_force_constants': lambda node: _calcfunction_step('force_constant_symmetrization', node),
-}
-
-
-def _step_key(node: CalculationNode) -> str | None:
-    process_type = node.process_type or ''
-    for key in STEP_READERS:
-        if process_type.endswith(f':{key}') or process_type.endswith(f'.{key}'):
-            return key
-    return None
 
 
 def restoration_chain(node: Node) -> RestorationChain:
     """The restoration steps that produced ``node`` (oldest first), the model and the original structure."""
-    ancestors = QueryBuilder().append(Node, filters={'id': node.pk}, tag='result')
-    ancestors.append(CalculationNode, with_descendants='result', tag='calc', project='*')
-    ancestors.order_by({'calc': {'ctime': 'asc'}})
-    calculations = ancestors.distinct().all(flat=True)
-    if isinstance(node, CalculationNode):
-        calculations.append(node)
+    models = QueryBuilder().append(Data, filters={'id': {'in': result_nodes(node)}}, tag='result')
+    models.append((ModelData, RemoteModelData), with_descendants='result', project='*')
+    model = models.first(flat=True)
+    if model is None and isinstance(node, ProcessNode) and 'model' in node.inputs:
+        model = node.inputs.model
 
-    steps, model = [], None
-    for calculation in calculations:
-        key = _step_key(calculation)
-        if key is None:
-            continue
-        steps += STEP_READERS[key](calculation)
-        if model is None and 'model' in calculation.inputs:
-            model = calculation.inputs.model
-
-    originals = QueryBuilder().append(Node, filters={'id': node.pk}, tag='result')
+    originals = QueryBuilder().append(Data, filters={'id': {'in': result_nodes(node)}}, tag='result')
     originals.append(StructureData, with_descendants='result', tag='structure', project='*')
     originals.order_by({'structure': {'ctime': 'asc'}})
     training_structures = _structures_behind(model) if model is not None else set()
@@ -137,7 +82,9 @@ def restoration_chain(node: Node) -> RestorationChain:
         (s for s in originals.distinct().all(flat=True) if s.creator is None and s.pk not in training_structures),
         None,
     )
-    return RestorationChain(model=model, structure=structure, steps=steps)
+    if structure is None and isinstance(node, ProcessNode) and isinstance(node.inputs.get('structure'), StructureData):
+        structure = node.inputs.structure
+    return RestorationChain(model=model, structure=structure, steps=restoration_steps(node))
 
 
 def _structures_behind(model: Node) -> set[int]:

@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 from aiida.orm import BandsData, CalcJobNode, ProcessNode, WorkChainNode
 
+from .provenance import restoration_steps
+
 
 def labelled_frequencies(bands: BandsData) -> dict[str, list[float]]:
     """Sorted frequencies (THz) at each labelled high-symmetry point, first occurrence along the path."""
@@ -87,7 +89,7 @@ def evaluate_summary(node: CalcJobNode) -> dict[str, Any]:
             energies=outputs.energies.get_array('energies').tolist(),
             forces=[f.tolist() for f in outputs.forces.get_list()],
             stress=np.nan_to_num(outputs.stresses.get_array('stresses'), nan=0.0).tolist(),
-            restoration_report=outputs.restoration_report.get_dict(),
+            restoration_steps=[step.as_dict() for step in restoration_steps(node)],
             timings=outputs.timing.get_dict(),
         )
     return summary

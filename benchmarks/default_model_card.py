@@ -28,10 +28,10 @@ import aiida_unconmlip
 from aiida_unconmlip.engine import Restoration, evaluate_structures, load_potential
 from aiida_unconmlip.engine.accuracy import prediction_errors
 from aiida_unconmlip.engine.evaluate import rotated_copy
+from aiida_unconmlip.engine.restoration import RESTORATION_OFF
 from aiida_unconmlip.models import default_model_name
 from aiida_unconmlip.models.importing import import_shipped_models
 from aiida_unconmlip.models.recipes.default_model import reference_workchain
-from aiida_unconmlip.phonons.parameters import RESTORATION_OFF
 from aiida_unconmlip.plotting import plot_phonons
 from aiida_unconmlip.summaries import labelled_frequencies
 from aiida_unconmlip.workflows.phonons import PhononWorkChain
@@ -117,10 +117,8 @@ def main() -> None:
             card.setdefault('seconds_per_64_atom_evaluation_float32', {})[mode] = seconds_per_evaluation(float32, mode)
 
     runs = {protocol: phonons(code, model, protocol) for protocol in ('fast', 'moderate', 'precise')}
-    runs['moderate_l_max_3'] = phonons(
-        code, model, evaluate={'restoration': {'rotational_average': {'l_max': 3, 'inversion': True}}}
-    )
-    runs['moderate_raw'] = phonons(code, model, restoration=RESTORATION_OFF)
+    runs['moderate_l_max_3'] = phonons(code, model, restoration={'rotational_average': {'l_max': 3, 'inversion': True}})
+    runs['moderate_raw'] = phonons(code, model, restoration={**RESTORATION_OFF, 'fix_symmetry': True})
     card['lattice_constant_angstrom'] = {
         'model': diamond_lattice_constant(runs['moderate'][0]['structure']),
         'dft': dfpt_run.outputs.frequencies['lattice_constant_angstrom'],

@@ -76,3 +76,16 @@ def pet_model_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope='session')
 def nan_model_file(tmp_path_factory) -> Path:
     return write_nan_model(tmp_path_factory.mktemp('nan') / 'nan.pt')
+
+
+@pytest.fixture
+def profile_env(aiida_profile, engine_code) -> dict[str, str]:
+    """An environment whose ``verdi`` and ``aiida-unconmlip`` use the test profile (its config folder and name)."""
+    from aiida.manage.configuration import get_config
+
+    return {
+        **os.environ,
+        'AIIDA_PATH': str(Path(get_config().dirpath).parent),
+        'AIIDA_PROFILE': aiida_profile.name,
+        'PATH': f'{Path(sys.executable).parent}{os.pathsep}{os.environ["PATH"]}',
+    }

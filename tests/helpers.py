@@ -10,7 +10,7 @@ import ase.io
 import numpy as np
 from ase.build import bulk
 
-from aiida_unconmlip.engine.reference_potentials import tersoff_si_1988
+from aiida_unconmlip.engine.reference_potentials import TersoffSi1988
 
 PET_OPTIONS = """
 seed: 0
@@ -47,7 +47,7 @@ def tersoff_labelled_si(count: int, seed: int = 0) -> list:
     for index in range(count):
         atoms = bulk('Si', a=5.43 * (1 + rng.uniform(-0.02, 0.02)), cubic=True)
         atoms.rattle(0.05, seed=seed + index)
-        atoms.calc = tersoff_si_1988()
+        atoms.calc = TersoffSi1988()
         atoms.info['energy'] = atoms.get_potential_energy()
         atoms.arrays['forces'] = atoms.get_forces()
         atoms.info['stress'] = atoms.get_stress(voigt=False)

@@ -1,8 +1,9 @@
-"""What the engine's CalcJobs share: model, structures, restoration and settings inputs, the GPU request, and
-the exit codes of engine errors (named ``ERROR_<engine error code>``)."""
+"""What the engine's CalcJobs share: model, structures, restoration and settings inputs, the GPU request, the
+restoration records, and the exit codes of engine errors (``ERROR_<engine error code>``, from the engine's own list)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +13,15 @@ from aiida.orm import ArrayData, Dict, StructureData
 
 from ..data import ForceSetData, ModelData, RemoteModelData, StructureSetData
 from ..engine import io as engine_io
-from ..engine.restoration import parse_restoration
+from ..engine.errors import engine_errors
+from ..engine.restoration import INFERENCE_STEPS, parse_restoration
 from ..engine.settings import parse_settings
 from ..ports import dict_validator
+from ..symmetry.records import RECORDS_NAMESPACE
 from .gpus import gpu_directive
 
-validate_restoration = dict_validator(parse_restoration)
 validate_settings = dict_validator(parse_settings)
+EXIT_STATUS_FILE = '.engine_exit_status'
 
 
 def validate_inputs(inputs, _) -> str | None:
@@ -31,6 +34,8 @@ def validate_inputs(inputs, _) -> str | None:
 
 class EngineCalculation(CalcJob):
     """Base of the CalcJobs that run ``unconmlip-engine``; subclasses say which task and what it needs."""
+
+    _restoration_steps: Sequence[str] = INFERENCE_STEPS
 
     @classmethod
     def define(cls, spec):
@@ -45,9 +50,9 @@ class EngineCalculation(CalcJob):
             'restoration',
             valid_type=Dict,
             required=False,
-            validator=validate_restoration,
-            help='In-engine restoration: {"forces_mode": "conservative"|"direct", '
-            '"rotational_average": {"l_max": int, "inversion": bool}}.',
+            validator=dict_validator(lambda data: parse_restoration(data, cls._restoration_steps)),
+            help=f'Restoration steps applied with the model ({", ".join(cls._restoration_steps)}): '
+            '{"forces_mode": "conservative"|"direct", "rotational_average": false|{"l_max": int, "inversion": bool}}.',
         )
         spec.input(
             'settings',
@@ -68,19 +73,23 @@ class EngineCalculation(CalcJob):
         spec.output('energies', valid_type=ArrayData, help='Energies (eV), array `energies` (N,).')
         spec.output('forces', valid_type=ForceSetData, help='Forces (eV/A) of every structure.')
         spec.output('stresses', valid_type=ArrayData, help='Stresses (eV/A^3, ASE sign), array `stresses` (N, 3, 3).')
-        spec.output('restoration_report', valid_type=Dict, help='Restoration steps applied and their measured effect.')
+        spec.output_namespace(
+            RECORDS_NAMESPACE,
+            valid_type=Dict,
+            dynamic=True,
+            help="One record {name, parameters, effect} per restoration step applied, under the step's name.",
+        )
         spec.output('timing', valid_type=Dict, help='Wall and model time, device, library versions.')
+        spec.default_output_node = 'timing'
 
-        spec.exit_code(300, 'ERROR_MISSING_OUTPUT', message='The engine wrote neither results nor an error record.')
-        spec.exit_code(301, 'ERROR_ENGINE_CRASH', message='The engine crashed: {message}')
-        spec.exit_code(302, 'ERROR_INVALID_JOB', message='The engine refused the job: {message}')
-        spec.exit_code(310, 'ERROR_MODEL_HASH_MISMATCH', message='Model hash mismatch: {message}')
-        spec.exit_code(311, 'ERROR_MODEL_UNREADABLE', message='The model could not be loaded: {message}')
-        spec.exit_code(312, 'ERROR_UNSUPPORTED_CAPABILITY', message='The model cannot do what was asked: {message}')
-        spec.exit_code(320, 'ERROR_UNSUPPORTED_ELEMENT', message='Element not supported by the model: {message}')
-        spec.exit_code(321, 'ERROR_INVALID_STRUCTURE', message='Invalid structure: {message}')
-        spec.exit_code(330, 'ERROR_NON_FINITE_OUTPUT', message='NaN or infinite model output: {message}')
-        spec.exit_code(340, 'ERROR_OUT_OF_MEMORY', message='Out of device memory after splitting batches: {message}')
+        spec.exit_code(
+            300, 'ERROR_MISSING_OUTPUT', message='The engine wrote neither results nor an error record: {message}'
+        )
+        spec.exit_code(
+            303, 'ERROR_ENGINE_KILLED', message='The engine was killed by signal {signal} before it finished: {message}'
+        )
+        for error in engine_errors():
+            spec.exit_code(error.exit_status, f'ERROR_{error.code}', message=f'{error.summary}: {{message}}')
 
     def _setup_inputs(self) -> None:
         """Add the GPU request to the scheduler header once the computer (and so its scheduler) is known."""
@@ -95,7 +104,7 @@ class EngineCalculation(CalcJob):
         return None
 
     def retrieve_list(self) -> list[str]:
-        return [engine_io.RESULTS_FILE, engine_io.REPORT_FILE, engine_io.ERROR_FILE]
+        return [engine_io.RESULTS_FILE, engine_io.REPORT_FILE, engine_io.ERROR_FILE, EXIT_STATUS_FILE]
 
     def prepare_for_submission(self, folder) -> CalcInfo:
         model = self.inputs.model
@@ -107,7 +116,7 @@ class EngineCalculation(CalcJob):
             Path(folder.abspath),
             atoms,
             model=model.engine_reference(),
-            restoration=parse_restoration(restoration).as_dict(),
+            restoration=parse_restoration(restoration, self._restoration_steps),
             settings=parse_settings(settings).as_dict(),
             relax=self.task_parameters(),
         )
@@ -122,4 +131,6 @@ class EngineCalculation(CalcJob):
             [(model.uuid, model.filename, model.filename)] if isinstance(model, ModelData) else []
         )
         calcinfo.retrieve_list = self.retrieve_list()
+        if not self.node.get_option('append_text'):  # else $? would be the status of the user's own append_text
+            calcinfo.append_text = f'echo $? > {EXIT_STATUS_FILE}'
         return calcinfo

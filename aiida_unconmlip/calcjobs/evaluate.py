@@ -8,9 +8,9 @@ from .base import EngineCalculation
 class EvaluateCalculation(EngineCalculation):
     """Evaluate a set of structures with a model, applying the in-engine restoration steps.
 
-    ``forces_mode`` and ``rotational_average`` are applied here because they need the model; what they changed
-    is recorded in the ``restoration_report`` output. The engine splits the set into batches that fit the
-    device.
+    ``forces_mode`` and ``rotational_average`` are applied here because they need the model; each leaves its record
+    ``{name, parameters, effect}`` under the ``restoration_steps`` output namespace. The engine splits the set into
+    batches that fit the device.
     """
 
     @classmethod

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 import click
 
+PROCESS_LOGGER = 'aiida.orm.nodes.process'
 REPORT = re.compile(r'^\[(?P<pk>\d+)\|(?P<process>\w+)\|(?P<step>\w+)\]: (?P<message>.*)$', re.S)
 
 
@@ -31,17 +32,31 @@ class ProgressHandler(logging.Handler):
         )
 
 
+class HideProcessReports(logging.Filter):
+    """Keeps process reports off the terminal handlers while they are shown as progress lines instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith(PROCESS_LOGGER)
+
+
 @contextmanager
 def progress_on_stderr():
-    logger = logging.getLogger('aiida.orm.nodes.process')
+    """Process reports as progress lines on stderr; they still propagate to AiiDA's database log handler, so
+    ``verdi process report`` shows them afterwards."""
+    from aiida.orm.utils.log import DBLogHandler
+
     handler = ProgressHandler()
-    logger.addHandler(handler)
-    propagate, logger.propagate = logger.propagate, False
+    logging.getLogger(PROCESS_LOGGER).addHandler(handler)
+    hide = HideProcessReports()
+    terminal = [h for h in logging.getLogger('aiida').handlers if not isinstance(h, DBLogHandler)]
+    for terminal_handler in terminal:
+        terminal_handler.addFilter(hide)
     try:
         yield
     finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
+        logging.getLogger(PROCESS_LOGGER).removeHandler(handler)
+        for terminal_handler in terminal:
+            terminal_handler.removeFilter(hide)
 
 
 def launch(builder, daemon: bool, as_json: bool):

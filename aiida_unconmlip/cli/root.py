@@ -7,6 +7,7 @@ from aiida.cmdline.groups.verdi import VerdiCommandGroup
 from aiida.cmdline.params import options, types
 
 from .dataset import dataset
+from .export import export
 from .models import models
 from .runs import evaluate, phonons, relax
 from .setup import setup
@@ -20,5 +21,5 @@ def cmd_root():
     """Lattice dynamics with unconstrained machine-learned potentials, with symmetry restoration on record."""
 
 
-for command in (setup, models, dataset, phonons, relax, evaluate, show, provenance, plot):
+for command in (setup, models, dataset, phonons, relax, evaluate, show, provenance, plot, export):
     cmd_root.add_command(command)

@@ -15,6 +15,11 @@ def _options(gpus: int | None) -> dict | None:
     return {'gpus': gpus} if gpus is not None else None
 
 
+def _rotational_average(l_max: int) -> dict | bool:
+    """The restoration value of ``--rotational-average L`` (0 switches it off; inversion comes with it)."""
+    return {'l_max': l_max, 'inversion': True} if l_max else False
+
+
 def _print_summary(node, as_json: bool) -> None:
     from ..summaries import summarize
 
@@ -49,7 +54,7 @@ def phonons(structure, model, protocol, l_max, no_relax, supercell, min_length, 
     if min_length is not None:
         overrides.setdefault('displacements', {})['min_length'] = min_length
     if l_max is not None:
-        overrides['evaluate'] = {'restoration': {'rotational_average': {'l_max': l_max, 'inversion': l_max > 0}}}
+        overrides['restoration'] = {'rotational_average': _rotational_average(l_max)}
     with params.clear_errors():
         builder = PhononWorkChain.get_builder_from_protocol(
             params.resolve_code(code, computer),
@@ -78,7 +83,7 @@ def relax(structure, model, protocol, l_max, gpus, code, computer, daemon, as_js
 
     overrides = {}
     if l_max is not None:
-        overrides['relax'] = {'restoration': {'rotational_average': {'l_max': l_max, 'inversion': l_max > 0}}}
+        overrides['relax'] = {'restoration': {'rotational_average': _rotational_average(l_max)}}
     with params.clear_errors():
         builder = RelaxWorkChain.get_builder_from_protocol(
             params.resolve_code(code, computer),
@@ -112,9 +117,7 @@ def evaluate(structures, model, l_max, forces_mode, dtype, gpus, code, computer,
     builder.code = params.resolve_code(code, computer)
     builder.model = params.resolve_model_option(model)
     builder.structures = StructureSetData.from_ase(params.load_structures(structures))
-    builder.restoration = Dict(
-        {'forces_mode': forces_mode, 'rotational_average': {'l_max': l_max or 0, 'inversion': bool(l_max)}}
-    )
+    builder.restoration = Dict({'forces_mode': forces_mode, 'rotational_average': _rotational_average(l_max or 0)})
     builder.settings = Dict({'dtype': dtype} if dtype else {})
     if gpus is not None:
         builder.metadata.options.gpus = gpus

@@ -9,7 +9,7 @@ import click
 from aiida.cmdline.utils import decorators
 
 
-def _load(identifier: str):
+def load_node_or_fail(identifier: str):
     from aiida.common import exceptions
     from aiida.orm import load_node
 
@@ -53,7 +53,7 @@ def show(identifier, as_json):
     from ..summaries import summarize
 
     try:
-        summary = summarize(_load(identifier))
+        summary = summarize(load_node_or_fail(identifier))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -62,24 +62,15 @@ def show(identifier, as_json):
         echo_summary(summary)
 
 
-def _result_node(node):
-    """For a phonons run, its band structure; any other node is its own result."""
-    from aiida.orm import WorkChainNode
-
-    if isinstance(node, WorkChainNode) and 'band_structure' in node.outputs:
-        return node.outputs.band_structure
-    return node
-
-
 @click.command('provenance')
 @click.argument('identifier')
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
 @decorators.with_dbenv()
 def provenance(identifier, as_json):
-    """The restoration steps, model and input structure behind a result (or a run's band structure)."""
+    """The restoration steps, model and input structure behind a result or a run (every record of every step)."""
     from ..provenance import model_origin, restoration_chain
 
-    chain = restoration_chain(_result_node(_load(identifier)))
+    chain = restoration_chain(load_node_or_fail(identifier))
     if chain.model is None:
         raise click.ClickException(f'node {identifier} was not produced by a model of aiida-unconmlip')
     payload = {
@@ -124,7 +115,7 @@ def plot(identifier, output, compare):
         raise click.ClickException('the output file must end in .png or .pdf')
 
     def phonon_outputs(pk):
-        node = _load(pk)
+        node = load_node_or_fail(pk)
         if getattr(node, 'process_label', None) != 'PhononWorkChain' or 'band_structure' not in node.outputs:
             raise click.ClickException(f'node {pk} is not a finished PhononWorkChain')
         return node

@@ -9,7 +9,7 @@ import traceback
 from dataclasses import asdict
 from pathlib import Path
 
-from .errors import EngineError
+from .errors import EngineCrash, EngineError
 from .evaluate import evaluate_structures
 from .io import Job, read_job, write_error, write_relax_results, write_results
 from .potentials import Potential, load_potential
@@ -34,18 +34,16 @@ def run_job(folder: str | Path) -> None:
 
 def run_relaxation(folder: str | Path, job: Job, potential: Potential) -> None:
     start = time.perf_counter()
-    results = relax_structures(potential, job.structures, job.restoration, job.relax, job.settings.max_atoms_per_batch)
-    restoration_report = {
-        **job.restoration.as_dict(),
-        'fix_symmetry': {'enabled': job.relax.fix_symmetry, 'symprec': job.relax.symprec},
-    }
+    results, records = relax_structures(
+        potential, job.structures, job.restoration, job.fix_symmetry, job.relax, job.settings.max_atoms_per_batch
+    )
     timing = {
         'wall_seconds': time.perf_counter() - start,
         'device': potential.device,
         'structures': len(results),
         'steps': sum(r.steps for r in results),
     }
-    write_relax_results(folder, results, restoration_report, timing, asdict(potential.description))
+    write_relax_results(folder, results, records, timing, asdict(potential.description))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f'unconmlip-engine: {exc.code}: {exc}', file=sys.stderr)
         return EXIT_ENGINE_ERROR
     except Exception as exc:
-        write_error(folder, 'ENGINE_CRASH', f'{type(exc).__name__}: {exc}\n{traceback.format_exc()}')
+        write_error(folder, EngineCrash.code, f'{type(exc).__name__}: {exc}\n{traceback.format_exc()}')
         traceback.print_exc()
         return EXIT_CRASH
     return 0

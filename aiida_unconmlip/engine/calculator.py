@@ -7,7 +7,7 @@ from ase.calculators.calculator import Calculator, all_changes
 
 from .evaluate import DEFAULT_MAX_ATOMS_PER_BATCH, evaluate_structures
 from .potentials import Potential
-from .restoration import Restoration
+from .restoration import Restoration, StepRecord
 
 
 class RestoredCalculator(Calculator):
@@ -26,11 +26,13 @@ class RestoredCalculator(Calculator):
         self.restoration = restoration or Restoration()
         self.max_atoms_per_batch = max_atoms_per_batch
         self.model_seconds = 0.0
+        self.last_records: list[StepRecord] = []
 
     def calculate(self, atoms=None, properties=('energy',), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         result = evaluate_structures(self.potential, [self.atoms.copy()], self.restoration, self.max_atoms_per_batch)
         self.model_seconds += result.timing['model_seconds']
+        self.last_records = result.restoration_steps
         energy = float(result.energies[0])
         self.results = {'energy': energy, 'free_energy': energy, 'forces': result.forces[0]}
         if self.atoms.pbc.all():

@@ -19,7 +19,7 @@ from ase import Atoms
 from .batching import run_in_batches
 from .errors import NonFiniteOutput
 from .potentials import Potential
-from .restoration import Restoration
+from .restoration import Restoration, StepRecord
 from .rotations import rotation_quadrature
 from .structures import check_structures
 
@@ -28,12 +28,13 @@ DEFAULT_MAX_ATOMS_PER_BATCH = 4096
 
 @dataclass
 class EvaluationResult:
-    """Restored predictions in eV, eV/A and eV/A^3; ``stresses`` is NaN for structures that are not 3D-periodic."""
+    """Restored predictions in eV, eV/A and eV/A^3 (``stresses`` NaN where not 3D-periodic), with the record of each
+    inference step applied."""
 
     energies: np.ndarray
     forces: list[np.ndarray]
     stresses: np.ndarray
-    restoration_report: dict[str, Any]
+    restoration_steps: list[StepRecord]
     timing: dict[str, Any]
 
 
@@ -41,6 +42,20 @@ def rotated_copy(atoms: Atoms, rotation: np.ndarray) -> Atoms:
     """The structure rotated by ``rotation`` (positions and cell as row vectors: x -> x R^T)."""
     return Atoms(
         numbers=atoms.numbers, positions=atoms.positions @ rotation.T, cell=atoms.cell.array @ rotation.T, pbc=atoms.pbc
+    )
+
+
+def forces_mode_record(potential: Potential, forces_mode: str) -> StepRecord:
+    """Which outputs of the model gave the forces and the stress."""
+    direct = forces_mode == 'direct'
+    direct_stress = direct and potential.description.capabilities.get('direct_stress', False)
+    return StepRecord(
+        name='forces_mode',
+        parameters={'mode': forces_mode},
+        effect={
+            'forces_from': 'direct head' if direct else 'energy gradient',
+            'stress_from': 'direct head' if direct_stress else 'strain gradient',
+        },
     )
 
 
@@ -98,17 +113,22 @@ def evaluate_structures(
 
     elapsed = time.perf_counter() - start
     evaluated_atoms = sum(sizes)
-    report = {
-        **restoration.as_dict(),
-        'n_rotations': n_rotations,
-        'lebedev_degree': quadrature.lebedev_degree,
-        'rotational_std': {
-            'energy_ev': spread['energy'],
-            'forces_rms_ev_per_angstrom': spread['forces_rms'],
-            'forces_max_ev_per_angstrom': spread['forces_max'],
-            'stress_max_ev_per_angstrom3': spread['stress_max'],
-        },
-    }
+    records = [forces_mode_record(potential, restoration.forces_mode)]
+    if restoration.l_max:
+        records.append(
+            StepRecord(
+                name='rotational_average',
+                parameters={'l_max': restoration.l_max, 'inversion': restoration.inversion},
+                effect={
+                    'n_rotations': n_rotations,
+                    'lebedev_degree': quadrature.lebedev_degree,
+                    'energy_std_ev': spread['energy'],
+                    'forces_rms_std_ev_per_angstrom': spread['forces_rms'],
+                    'forces_max_std_ev_per_angstrom': spread['forces_max'],
+                    'stress_max_std_ev_per_angstrom3': spread['stress_max'],
+                },
+            )
+        )
     timing = {
         'wall_seconds': elapsed,
         'model_seconds': stats.model_seconds,
@@ -121,4 +141,4 @@ def evaluate_structures(
         'final_max_atoms_per_batch': stats.final_max_atoms,
         'device': potential.device,
     }
-    return EvaluationResult(energies, forces, stresses, report, timing)
+    return EvaluationResult(energies, forces, stresses, records, timing)

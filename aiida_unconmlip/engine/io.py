@@ -5,7 +5,8 @@ Input folder (written by the ``unconmlip.evaluate`` CalcJob, or by hand):
 ``job.json``
     ``{"task": "evaluate" | "relax",
     "model": {"backend": "metatomic" | "ase", "path": "model.pt", "sha256": "<hex>"},
-    "restoration": {"forces_mode": "conservative" | "direct", "rotational_average": {"l_max": 3, "inversion": true}},
+    "restoration": {"forces_mode": "conservative" | "direct", "rotational_average": false | {"l_max": 3,
+    "inversion": true}, "fix_symmetry": true | false (task relax only)},
     "settings": {"device": "auto" | "cpu" | "cuda", "dtype": "float32" | "float64" | null,
     "max_atoms_per_batch": 4096},
     "relax": {...}}`` where ``relax`` (task relax only) holds
@@ -25,11 +26,14 @@ Output, written into the same folder:
 ``trajectories.npz`` (task relax)
     For structure i: ``steps_i``, ``positions_i`` (frames, atoms, 3), ``cells_i``, ``energies_i``.
 ``report.json``
-    ``{"restoration_report": {...}, "timing": {...}, "model": {...}, "versions": {...}}``, and for task relax
-    ``"relaxation": [{"converged", "steps", "space_group_input", "space_group_output", "seconds"}, ...]``.
+    ``{"restoration_steps": [{"name", "parameters", "effect"}, ...], "timing": {...}, "model": {...},
+    "versions": {...}}`` (one record per restoration step applied, see :mod:`aiida_unconmlip.engine.restoration`),
+    and for task relax
+    ``"relaxation": [{"converged", "steps", "energy_ev", "space_group_input", "space_group_output", "seconds"},
+    ...]``.
 ``error.json`` (only on failure)
-    ``{"code": "<ERROR CODE>", "message": "..."}`` with codes from :mod:`aiida_unconmlip.engine.errors`
-    plus ``ENGINE_CRASH`` for unexpected exceptions.
+    ``{"code": "<ERROR CODE>", "message": "..."}`` with the codes of :mod:`aiida_unconmlip.engine.errors`
+    (``ENGINE_CRASH`` for unexpected exceptions).
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from ase import Atoms
 from .errors import InvalidJob
 from .evaluate import EvaluationResult
 from .relax import RelaxationResult, RelaxParameters, parse_relax_parameters
-from .restoration import Restoration, parse_restoration
+from .restoration import INFERENCE_STEPS, RELAXATION_STEPS, Restoration, StepRecord, parse_restoration
 from .settings import EngineSettings, parse_settings
 
 JOB_FILE = 'job.json'
@@ -73,6 +77,7 @@ class Job:
     task: str
     model: ModelReference
     restoration: Restoration
+    fix_symmetry: bool
     settings: EngineSettings
     structures: list[Atoms]
     relax: RelaxParameters | None
@@ -92,7 +97,7 @@ def read_job(folder: str | Path) -> Job:
     if 'path' not in model or 'backend' not in model:
         raise InvalidJob(f'{JOB_FILE} must give model.path and model.backend')
     try:
-        restoration = parse_restoration(spec.get('restoration'))
+        steps = parse_restoration(spec.get('restoration'), RELAXATION_STEPS if task == 'relax' else INFERENCE_STEPS)
         settings = parse_settings(spec.get('settings'))
         relax = parse_relax_parameters(spec.get('relax')) if task == 'relax' else None
     except ValueError as exc:
@@ -100,7 +105,8 @@ def read_job(folder: str | Path) -> Job:
     return Job(
         task=task,
         model=ModelReference(backend=model['backend'], path=folder / model['path'], sha256=model.get('sha256')),
-        restoration=restoration,
+        restoration=Restoration.from_values(steps),
+        fix_symmetry=steps.get('fix_symmetry', False),
         settings=settings,
         structures=read_structures(folder / STRUCTURES_FILE),
         relax=relax,
@@ -167,8 +173,15 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def _write_report(folder: Path, model_description: dict[str, Any], **sections: Any) -> None:
-    report = {**sections, 'model': model_description, 'versions': library_versions()}
+def _write_report(
+    folder: Path, model_description: dict[str, Any], restoration_steps: list[StepRecord], **sections: Any
+) -> None:
+    report = {
+        'restoration_steps': [record.as_dict() for record in restoration_steps],
+        **sections,
+        'model': model_description,
+        'versions': library_versions(),
+    }
     (folder / REPORT_FILE).write_text(json.dumps(report, indent=2))
 
 
@@ -186,13 +199,13 @@ def write_results(folder: str | Path, result: EvaluationResult, model_descriptio
         atom_offsets=_offsets(result.forces),
         stresses=result.stresses,
     )
-    _write_report(folder, model_description, restoration_report=result.restoration_report, timing=result.timing)
+    _write_report(folder, model_description, result.restoration_steps, timing=result.timing)
 
 
 def write_relax_results(
     folder: str | Path,
     results: list[RelaxationResult],
-    restoration_report: dict[str, Any],
+    restoration_steps: list[StepRecord],
     timing: dict[str, Any],
     model_description: dict[str, Any],
 ) -> None:
@@ -220,15 +233,14 @@ def write_relax_results(
         {
             'converged': r.converged,
             'steps': r.steps,
+            'energy_ev': r.energy,
             'space_group_input': r.space_group_input,
             'space_group_output': r.space_group_output,
             'seconds': r.seconds,
         }
         for r in results
     ]
-    _write_report(
-        folder, model_description, restoration_report=restoration_report, timing=timing, relaxation=relaxation
-    )
+    _write_report(folder, model_description, restoration_steps, timing=timing, relaxation=relaxation)
 
 
 def write_error(folder: str | Path, code: str, message: str) -> None:

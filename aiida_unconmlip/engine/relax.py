@@ -17,7 +17,7 @@ from ase.optimize import BFGS, FIRE, LBFGS
 from .calculator import RestoredCalculator
 from .errors import NonFiniteOutput
 from .potentials import Potential
-from .restoration import Restoration
+from .restoration import Restoration, StepRecord
 from .structures import check_structures
 
 OPTIMIZERS = {'FIRE': FIRE, 'BFGS': BFGS, 'LBFGS': LBFGS}
@@ -27,16 +27,19 @@ REPORTED_SYMPRECS = (1e-5, 1e-3, 1e-1)
 
 @dataclass(frozen=True)
 class RelaxParameters:
-    """How to relax: optimiser, which degrees of freedom, convergence, symmetry constraint, trajectory."""
+    """How to relax: optimiser, which degrees of freedom, convergence, symmetry tolerance, trajectory.
+
+    These defaults are the only ones: the ``moderate`` protocol is them, the other protocols say what they change.
+    Whether FixSymmetry is applied is the restoration step ``fix_symmetry``; ``symprec`` (Angstrom) is its tolerance.
+    """
 
     optimizer: str = 'FIRE'
     cell: str = 'full'
     pressure_gpa: float = 0.0
-    fmax: float = 1e-3
-    max_steps: int = 1000
-    fix_symmetry: bool = True
+    fmax: float = 1e-4
+    max_steps: int = 2000
     symprec: float = 1e-5
-    trajectory_interval: int = 1
+    trajectory_interval: int = 10
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,15 +67,14 @@ def parse_relax_parameters(data: dict[str, Any] | None) -> RelaxParameters:
         value = getattr(parameters, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f'{name} must be a positive integer, not {value!r}')
-    if not isinstance(parameters.fix_symmetry, bool):
-        raise ValueError('fix_symmetry must be true or false')
     return parameters
 
 
-def space_groups(atoms: Atoms) -> dict[str, str | None]:
-    """International symbol and number at each reported symprec, e.g. {'1e-05': 'Fd-3m (227)'}."""
+def space_groups(atoms: Atoms, symprec: float) -> dict[str, str | None]:
+    """International symbol and number at each reported symprec and at ``symprec``, e.g. {'1e-05': 'Fd-3m (227)'}."""
     cell = (atoms.cell.array, atoms.get_scaled_positions(), atoms.numbers)
-    return {f'{symprec:g}': spglib.get_spacegroup(cell, symprec=symprec) for symprec in REPORTED_SYMPRECS}
+    tolerances = sorted({*REPORTED_SYMPRECS, symprec})
+    return {f'{tolerance:g}': spglib.get_spacegroup(cell, symprec=tolerance) for tolerance in tolerances}
 
 
 @dataclass
@@ -103,6 +105,7 @@ class RelaxationResult:
     space_group_output: dict[str, str | None]
     trajectory: Trajectory
     seconds: float
+    inference_records: list[StepRecord]
 
 
 def _dynamic_system(atoms: Atoms, parameters: RelaxParameters):
@@ -116,13 +119,15 @@ def _dynamic_system(atoms: Atoms, parameters: RelaxParameters):
     )
 
 
-def relax_structure(atoms: Atoms, calculator: RestoredCalculator, parameters: RelaxParameters) -> RelaxationResult:
+def relax_structure(
+    atoms: Atoms, calculator: RestoredCalculator, parameters: RelaxParameters, fix_symmetry: bool
+) -> RelaxationResult:
     """Relax one structure; a run that reaches max_steps returns its last geometry with converged False."""
     start = time.perf_counter()
     atoms = atoms.copy()
-    space_group_input = space_groups(atoms)
+    space_group_input = space_groups(atoms, parameters.symprec)
     atoms.calc = calculator
-    if parameters.fix_symmetry:
+    if fix_symmetry:
         atoms.set_constraint(FixSymmetry(atoms, symprec=parameters.symprec))
     optimizer = OPTIMIZERS[parameters.optimizer](_dynamic_system(atoms, parameters), logfile=None)
     trajectory = Trajectory()
@@ -143,9 +148,10 @@ def relax_structure(atoms: Atoms, calculator: RestoredCalculator, parameters: Re
         converged=converged,
         steps=int(optimizer.nsteps),
         space_group_input=space_group_input,
-        space_group_output=space_groups(final),
+        space_group_output=space_groups(final, parameters.symprec),
         trajectory=trajectory,
         seconds=time.perf_counter() - start,
+        inference_records=calculator.last_records,
     )
 
 
@@ -153,10 +159,43 @@ def relax_structures(
     potential: Potential,
     structures: list[Atoms],
     restoration: Restoration,
+    fix_symmetry: bool,
     parameters: RelaxParameters,
     max_atoms_per_batch: int,
-) -> list[RelaxationResult]:
-    """Relax each structure in turn with the same loaded model."""
+) -> tuple[list[RelaxationResult], list[StepRecord]]:
+    """Relax each structure in turn with the same loaded model; return the results and the restoration records."""
     check_structures(structures, potential.description.elements)
     calculator = RestoredCalculator(potential, restoration, max_atoms_per_batch)
-    return [relax_structure(atoms, calculator, parameters) for atoms in structures]
+    results = [relax_structure(atoms, calculator, parameters, fix_symmetry) for atoms in structures]
+    records = combine_records([result.inference_records for result in results])
+    if fix_symmetry:
+        records.insert(0, fix_symmetry_record(results, parameters.symprec))
+    return results, records
+
+
+def fix_symmetry_record(results: list[RelaxationResult], symprec: float) -> StepRecord:
+    """FixSymmetry's effect: the space group of each structure at its tolerance, before and after relaxation."""
+    key = f'{symprec:g}'
+    return StepRecord(
+        name='fix_symmetry',
+        parameters={'symprec': symprec},
+        effect={
+            'space_group_input': [result.space_group_input[key] for result in results],
+            'space_group_output': [result.space_group_output[key] for result in results],
+        },
+    )
+
+
+def combine_records(per_structure: list[list[StepRecord]]) -> list[StepRecord]:
+    """One record per step for all structures: per-structure lists in the effects are concatenated."""
+    combined: dict[str, StepRecord] = {}
+    for records in per_structure:
+        for record in records:
+            if record.name not in combined:
+                combined[record.name] = StepRecord(record.name, record.parameters, dict(record.effect))
+                continue
+            effect = combined[record.name].effect
+            for key, value in record.effect.items():
+                if isinstance(value, list):
+                    effect[key] = effect[key] + value
+    return list(combined.values())

@@ -1,12 +1,29 @@
-"""The in-engine symmetry-restoration request: parsed and validated in one place.
+"""The restoration vocabulary both halves share: every step's name, where it runs, what it takes, and the record
+it leaves.
 
-The AiiDA side validates the CalcJob's ``restoration`` Dict with :func:`parse_restoration`, so a request is
-rejected at submission with the same message the engine would give.
+A restoration request is one mapping from step name to value, the same for every process that applies steps::
+
+    {"fix_symmetry": true,
+     "forces_mode": "conservative",
+     "rotational_average": {"l_max": 3, "inversion": true},
+     "space_group_projection": true,
+     "net_force_removal": true,
+     "force_constant_symmetrization": true}
+
+``forces_mode`` takes ``conservative`` or ``direct``; ``rotational_average`` takes ``false`` or ``{l_max, inversion}``;
+every other step takes ``true`` or ``false``. A process validates the steps it applies with
+:func:`parse_restoration` (the engine: ``forces_mode``, ``rotational_average`` and, when relaxing,
+``fix_symmetry``; the phonon work chain: all of them) and refuses the others by name.
+
+Wherever a step runs, it leaves one :class:`StepRecord` ``{name, parameters, effect}``; the AiiDA side stores each
+as a ``Dict`` under the output namespace ``restoration_steps``, so the provenance query, ``show`` and the command
+line read records and know no step by name.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from .potentials.base import FORCES_MODES
@@ -15,44 +32,128 @@ MAX_L = 20
 
 
 @dataclass(frozen=True)
+class StepDefinition:
+    """A restoration step: its one name, the stage of the calculation it acts on, its default and what it does."""
+
+    name: str
+    stage: str
+    default: Any
+    description: str
+
+
+STEPS = (
+    StepDefinition(
+        'fix_symmetry', 'relaxation', True, "ASE's FixSymmetry keeps the space group of the input during relaxation."
+    ),
+    StepDefinition(
+        'forces_mode',
+        'inference',
+        'conservative',
+        'Forces and stress from autograd of the energy (conservative) or from the model heads (direct).',
+    ),
+    StepDefinition(
+        'rotational_average',
+        'inference',
+        False,
+        'Average of the model over an O(3) quadrature that integrates components up to l_max exactly.',
+    ),
+    StepDefinition(
+        'space_group_projection', 'forces', True, "Forces and stress projected onto each structure's space group."
+    ),
+    StepDefinition('net_force_removal', 'forces', True, 'The mean force of each structure subtracted.'),
+    StepDefinition(
+        'force_constant_symmetrization',
+        'force_constants',
+        True,
+        'Translational acoustic sum rule, index permutation and space group imposed on the force constants.',
+    ),
+)
+STEP_NAMES = tuple(step.name for step in STEPS)
+INFERENCE_STEPS = ('forces_mode', 'rotational_average')
+RELAXATION_STEPS = ('fix_symmetry', *INFERENCE_STEPS)
+# The raw side of a raw-versus-restored comparison: every step that can be switched off, off.
+RESTORATION_OFF = {step.name: False for step in STEPS if step.name != 'forces_mode'}
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """What one restoration step did: the parameters it ran with and its measured effect."""
+
+    name: str
+    parameters: dict[str, Any]
+    effect: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {'name': self.name, 'parameters': self.parameters, 'effect': self.effect}
+
+
+def _parse_rotational_average(value: Any) -> dict[str, Any] | bool:
+    if value is False:
+        return False
+    if not isinstance(value, dict):
+        raise ValueError('rotational_average must be false or a mapping such as {"l_max": 3, "inversion": true}')
+    unknown = set(value) - {'l_max', 'inversion'}
+    if unknown:
+        raise ValueError(f'unknown rotational_average keys {sorted(unknown)}; allowed: l_max, inversion')
+    l_max = value.get('l_max')
+    if isinstance(l_max, bool) or not isinstance(l_max, int) or not 1 <= l_max <= MAX_L:
+        raise ValueError(
+            f'rotational_average.l_max must be an integer from 1 to {MAX_L}, not {l_max!r} '
+            '(rotational_average: false switches the average off)'
+        )
+    inversion = value.get('inversion', False)
+    if not isinstance(inversion, bool):
+        raise ValueError(f'rotational_average.inversion must be true or false, not {inversion!r}')
+    return {'l_max': l_max, 'inversion': inversion}
+
+
+def _parse_value(name: str, value: Any) -> Any:
+    if name == 'forces_mode':
+        if value not in FORCES_MODES:
+            raise ValueError(f'forces_mode must be one of {list(FORCES_MODES)}, not {value!r}')
+        return value
+    if name == 'rotational_average':
+        return _parse_rotational_average(value)
+    if not isinstance(value, bool):
+        raise ValueError(f'{name} is switched on or off with true or false, not {value!r}')
+    return value
+
+
+def parse_restoration(data: dict[str, Any] | None, applicable: Iterable[str] = INFERENCE_STEPS) -> dict[str, Any]:
+    """Every step in ``applicable`` with its value (defaults filled in); ``ValueError`` says what to fix."""
+    data = dict(data or {})
+    applicable = tuple(applicable)
+    unknown = set(data) - set(STEP_NAMES)
+    if unknown:
+        raise ValueError(f'unknown restoration steps {sorted(unknown)}; the steps are: {", ".join(STEP_NAMES)}')
+    elsewhere = [name for name in STEP_NAMES if name in data and name not in applicable]
+    if elsewhere:
+        raise ValueError(
+            f'restoration step {", ".join(elsewhere)} is not applied by this process; '
+            f'it applies: {", ".join(applicable)}'
+        )
+    return {
+        step.name: _parse_value(step.name, data.get(step.name, step.default))
+        for step in STEPS
+        if step.name in applicable
+    }
+
+
+@dataclass(frozen=True)
 class Restoration:
-    """Restoration steps that need the model: how forces are obtained and the O(3) rotational average."""
+    """The inference steps the engine applies around the model: how forces are obtained, the rotational average."""
 
     forces_mode: str = 'conservative'
     l_max: int = 0
     inversion: bool = False
 
-    def as_dict(self) -> dict[str, Any]:
-        """The canonical dict form, as stored in provenance and in the job's settings."""
-        data = asdict(self)
-        return {
-            'forces_mode': data['forces_mode'],
-            'rotational_average': {'l_max': data['l_max'], 'inversion': data['inversion']},
-        }
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> Restoration:
+        """From the values :func:`parse_restoration` returned (other stages' steps are not the engine's)."""
+        average = values.get('rotational_average') or {'l_max': 0, 'inversion': False}
+        return cls(forces_mode=values['forces_mode'], l_max=average['l_max'], inversion=average['inversion'])
 
-
-def parse_restoration(data: dict[str, Any] | None) -> Restoration:
-    """Build a :class:`Restoration` from its dict form, raising ``ValueError`` that says what to fix."""
-    data = dict(data or {})
-    unknown = set(data) - {'forces_mode', 'rotational_average'}
-    if unknown:
-        raise ValueError(
-            f'unknown restoration keys {sorted(unknown)}; allowed: forces_mode, rotational_average '
-            '(space_group_projection and net_force_removal are separate calcfunctions)'
-        )
-    forces_mode = data.get('forces_mode', 'conservative')
-    if forces_mode not in FORCES_MODES:
-        raise ValueError(f'forces_mode must be one of {list(FORCES_MODES)}, not {forces_mode!r}')
-    average = data.get('rotational_average') or {}
-    if not isinstance(average, dict):
-        raise ValueError('rotational_average must be a mapping such as {"l_max": 3, "inversion": true}')
-    unknown = set(average) - {'l_max', 'inversion'}
-    if unknown:
-        raise ValueError(f'unknown rotational_average keys {sorted(unknown)}; allowed: l_max, inversion')
-    l_max = average.get('l_max', 0)
-    if isinstance(l_max, bool) or not isinstance(l_max, int) or not 0 <= l_max <= MAX_L:
-        raise ValueError(f'rotational_average.l_max must be an integer from 0 (no averaging) to {MAX_L}, not {l_max!r}')
-    inversion = average.get('inversion', False)
-    if not isinstance(inversion, bool):
-        raise ValueError(f'rotational_average.inversion must be true or false, not {inversion!r}')
-    return Restoration(forces_mode=forces_mode, l_max=l_max, inversion=inversion)
+    def as_steps(self) -> dict[str, Any]:
+        """The restoration mapping of these steps, as written into job.json."""
+        average = {'l_max': self.l_max, 'inversion': self.inversion} if self.l_max else False
+        return {'forces_mode': self.forces_mode, 'rotational_average': average}

@@ -14,13 +14,15 @@ MIN_DISTANCE = 0.5  # Angstrom: closer atoms are overlapping, not a physical str
 
 
 def check_structures(structures: Sequence[Atoms], elements: Iterable[str] | None) -> None:
-    """Refuse empty structures, overlapping atoms and elements the model does not know."""
+    """Refuse empty structures, non-finite coordinates, overlapping atoms and elements the model does not know."""
     if not structures:
         raise InvalidStructure('no structures were given')
     allowed = set(elements) if elements is not None else None
     for index, atoms in enumerate(structures):
         if len(atoms) == 0:
             raise InvalidStructure(f'structure {index} has no atoms')
+        if not (np.isfinite(atoms.positions).all() and np.isfinite(atoms.cell.array).all()):
+            raise InvalidStructure(f'structure {index} has non-finite positions or cell entries')
         if allowed is not None:
             unknown = sorted(set(atoms.get_chemical_symbols()) - allowed)
             if unknown:

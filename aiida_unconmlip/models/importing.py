@@ -1,17 +1,18 @@
 """Import the shipped models as ``ModelData`` nodes (used by ``aiida-unconmlip setup``).
 
 A model shipped with a provenance archive is imported from that archive, so the node keeps its links back to the
-training job and the DFT calculations; the others are imported from their file.
+training job and the DFT calculations (without the computer and codes of the machine that made it, see
+:mod:`.provenance_archive`); the others are imported from their file.
 """
 
 from __future__ import annotations
 
 from aiida.orm import CalcJobNode, QueryBuilder
-from aiida.tools.archive import import_archive
 
 from ..data.model import ModelData, ModelImportError
 from ..engine.hashing import sha256_of_file
 from . import shipped_models
+from .provenance_archive import import_provenance
 
 
 def trained_model(sha256: str) -> ModelData | None:
@@ -37,6 +38,6 @@ def import_shipped_models() -> list[ModelData]:
             )
             continue
         if trained_model(model.sha256) is None:
-            import_archive(model.provenance)
+            import_provenance(model.provenance)
         nodes.append(trained_model(model.sha256))
     return nodes

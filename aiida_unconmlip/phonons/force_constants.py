@@ -8,21 +8,19 @@ from phonopy import Phonopy
 FC_METHODS = {'phonopy': 'traditional', 'symfc': 'symfc'}
 
 
-def produce_force_constants(phonon: Phonopy, forces: np.ndarray, method: str, symmetrize: bool) -> dict:
-    """Set ``forces`` (N_displacements, N_atoms, 3) eV/A and produce compact force constants on ``phonon``.
-
-    Symmetrisation imposes the translational acoustic sum rule, index permutation and the space group in one
-    shot (symfc's projector). Returns the relative Frobenius change ||FC - sym(FC)|| / ||FC||.
-    """
+def fc_from_forces(phonon: Phonopy, forces: np.ndarray, method: str) -> None:
+    """Set ``forces`` (N_displacements, N_atoms, 3) eV/A and produce compact force constants on ``phonon``."""
     if method not in FC_METHODS:
         raise ValueError(f'force-constant method must be one of {sorted(FC_METHODS)}, not {method!r}')
     phonon.forces = np.asarray(forces, dtype=float)
     phonon.produce_force_constants(
         fc_calculator=FC_METHODS[method], calculate_full_force_constants=False, show_drift=False
     )
+
+
+def symmetrize_fc(phonon: Phonopy) -> float:
+    """Impose the translational acoustic sum rule, index permutation and the space group in one shot (symfc's
+    projector, through phonopy); return the relative Frobenius change ||FC - sym(FC)|| / ||FC||."""
     raw = phonon.force_constants.copy()
-    if not symmetrize:
-        return {'method': method, 'symmetrized': False, 'relative_change': 0.0}
     phonon.symmetrize_force_constants(show_drift=False, use_symfc_projector=True)
-    change = np.linalg.norm(phonon.force_constants - raw) / np.linalg.norm(raw)
-    return {'method': method, 'symmetrized': True, 'relative_change': float(change)}
+    return float(np.linalg.norm(phonon.force_constants - raw) / np.linalg.norm(raw))

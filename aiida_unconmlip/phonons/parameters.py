@@ -1,4 +1,5 @@
-"""Validated parameters of the phonon steps: one place that says what each Dict input may hold."""
+"""Validated parameters of the phonon steps: the one place that says what each Dict input may hold and what it
+defaults to. The ``moderate`` protocol is these defaults; the other protocols state only what they change."""
 
 from __future__ import annotations
 
@@ -14,11 +15,10 @@ DISPLACEMENTS = {
     'random_snapshots': None,
     'random_seed': None,
 }
-RESTORATION = {'space_group_projection': True, 'net_force_removal': True, 'force_constant_symmetrization': True}
-RESTORATION_OFF = dict.fromkeys(RESTORATION, False)  # the raw side of a raw-versus-restored comparison
 FORCE_CONSTANTS = {'method': 'phonopy'}
 PROPERTIES = {
     'band_npoints': 101,
+    'band_path': None,
     'mesh_length': 50.0,
     't_max': 1000.0,
     't_step': 10.0,
@@ -48,13 +48,6 @@ def parse_displacements(given: dict[str, Any] | None) -> dict[str, Any]:
     return values
 
 
-def parse_restoration_steps(given: dict[str, Any] | None) -> dict[str, Any]:
-    values = with_defaults('restoration', RESTORATION, given)
-    if not all(isinstance(value, bool) for value in values.values()):
-        raise ValueError('restoration steps are switched on or off with true or false')
-    return values
-
-
 def parse_force_constants(given: dict[str, Any] | None) -> dict[str, Any]:
     values = with_defaults('force_constants', FORCE_CONSTANTS, given)
     if values['method'] not in FC_METHODS:
@@ -62,8 +55,35 @@ def parse_force_constants(given: dict[str, Any] | None) -> dict[str, Any]:
     return values
 
 
+def parse_band_path(path: Any) -> dict[str, Any] | None:
+    """A q-path of the user's: ``{"path": [["GAMMA", "X", "U"], ["K", "GAMMA"]], "points": {"GAMMA": [0, 0, 0], ...}}``.
+
+    Each inner list is a continuous run of labelled points; coordinates are fractional, in the reciprocal basis of
+    the primitive cell (phonopy's, the cell of the band structure output).
+    """
+    if path is None:
+        return None
+    if not isinstance(path, dict) or set(path) != {'path', 'points'}:
+        raise ValueError(
+            'properties.band_path must be {"path": [[label, label, ...], ...], "points": {label: [qx, qy, qz]}}'
+        )
+    runs, points = path['path'], path['points']
+    if not isinstance(runs, list) or not runs or any(not isinstance(run, list) or len(run) < 2 for run in runs):
+        raise ValueError('properties.band_path.path must be a list of runs of at least two labels each')
+    missing = sorted({label for run in runs for label in run} - set(points))
+    if missing:
+        raise ValueError(f'properties.band_path.points has no coordinates for {", ".join(map(str, missing))}')
+    for label, coordinates in points.items():
+        if not isinstance(coordinates, list) or len(coordinates) != 3:
+            raise ValueError(f'properties.band_path.points.{label} must be three fractional coordinates')
+        if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in coordinates):
+            raise ValueError(f'properties.band_path.points.{label} must be three numbers, not {coordinates!r}')
+    return {'path': [[str(label) for label in run] for run in runs], 'points': points}
+
+
 def parse_properties(given: dict[str, Any] | None) -> dict[str, Any]:
     values = with_defaults('properties', PROPERTIES, given)
-    if values['band_npoints'] < 2 or values['mesh_length'] <= 0 or values['t_step'] <= 0:
-        raise ValueError('properties need band_npoints >= 2 and positive mesh_length and t_step')
+    if values['band_npoints'] < 3 or values['mesh_length'] <= 0 or values['t_step'] <= 0:
+        raise ValueError('properties need band_npoints >= 3 and positive mesh_length and t_step')
+    values['band_path'] = parse_band_path(values['band_path'])
     return values

@@ -7,32 +7,52 @@ from dataclasses import dataclass
 import numpy as np
 import seekpath
 from phonopy import Phonopy
-from phonopy.phonon.band_structure import get_band_qpoints_by_seekpath
+from phonopy.phonon.band_structure import get_band_qpoints_and_path_connections
 
 
 @dataclass
 class BandPath:
-    """q-point segments in fractional coordinates of the primitive reciprocal cell, with end-point labels."""
+    """Continuous runs of labelled q-points, coordinates fractional in the primitive cell's reciprocal basis."""
 
-    segments: list[np.ndarray]
-    labels: list[tuple[str, str]]
+    runs: list[list[str]]
     points: dict[str, list[float]]
 
+    @property
+    def labels(self) -> list[str]:
+        """Every label on the path, each once, in path order."""
+        return list(dict.fromkeys(label for run in self.runs for label in run))
 
-def band_path(phonon: Phonopy, npoints: int) -> BandPath:
-    """seekpath's path for phonopy's primitive cell (phonopy's own helper gives the q-points)."""
-    segments, _, _ = get_band_qpoints_by_seekpath(phonon.primitive, npoints)
+
+def seekpath_band_path(phonon: Phonopy) -> BandPath:
+    """seekpath's path for phonopy's primitive cell, consecutive segments joined into runs (as phonopy does)."""
     path = seekpath.get_path(phonon.primitive.totuple())
-    return BandPath(
-        segments=[np.array(segment) for segment in segments],
-        labels=[tuple(pair) for pair in path['path']],
-        points={label: list(map(float, coords)) for label, coords in path['point_coords'].items()},
+    runs: list[list[str]] = []
+    for start, end in path['path']:
+        if runs and runs[-1][-1] == start:
+            runs[-1].append(end)
+        else:
+            runs.append([start, end])
+    return BandPath(runs=runs, points={label: list(map(float, q)) for label, q in path['point_coords'].items()})
+
+
+def band_path(phonon: Phonopy, given: dict | None) -> BandPath:
+    """The user's path (``properties.band_path``) or seekpath's."""
+    if given is None:
+        return seekpath_band_path(phonon)
+    return BandPath(runs=given['path'], points={label: list(map(float, q)) for label, q in given['points'].items()})
+
+
+def band_segments(path: BandPath, npoints: int) -> tuple[list[np.ndarray], list[bool]]:
+    """q-points of each segment (``npoints`` each, end points included) and whether it connects to the next."""
+    qpoints, connections = get_band_qpoints_and_path_connections(
+        [[path.points[label] for label in run] for run in path.runs], npoints=npoints
     )
+    return [np.array(segment) for segment in qpoints], list(connections)
 
 
-def run_band_structure(phonon: Phonopy, path: BandPath) -> list[np.ndarray]:
+def run_band_structure(phonon: Phonopy, segments: list[np.ndarray]) -> list[np.ndarray]:
     """Frequencies (THz) of each segment, shape (points, bands)."""
-    phonon.run_band_structure(path.segments)
+    phonon.run_band_structure(segments)
     return [np.array(frequencies) for frequencies in phonon.band_structure.frequencies]
 
 

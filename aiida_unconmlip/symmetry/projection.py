@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 from aiida.engine import calcfunction
-from aiida.orm import ArrayData, Dict, Float
+from aiida.orm import ArrayData, Float
 
 from ..data import ForceSetData, StructureSetData
-from .space_group import project_forces, project_stress, symmetry_operations
+from ..engine.restoration import StepRecord
+from .records import record_outputs
+from .space_group import project_forces, project_stress, space_group_operations
 
 
 @calcfunction
@@ -16,27 +18,25 @@ def space_group_projection(
 ) -> dict:
     """Project forces (and stresses) of each structure onto its space-group-symmetric subspace.
 
-    ``effect`` records per structure the space group found and the norm of what was removed (eV/A for forces,
-    eV/A^3 for stress), so the provenance says how much the raw model output broke the symmetry.
+    The record's effect gives per structure the space group found and the norm of what was removed (eV/A for
+    forces, eV/A^3 for stress), so the provenance says how much the raw model output broke the symmetry.
     """
-    atoms_list = structures.get_ase_list()
     raw_forces = forces.get_list()
     raw_stresses = stresses.get_array('stresses') if stresses is not None else None
     projected_forces, projected_stresses = [], []
     effect = {
-        'symprec': symprec.value,
         'space_group_number': [],
         'operations': [],
         'forces_removed_norm': [],
         'forces_removed_max': [],
         'stress_removed_norm': [],
     }
-    for index, atoms in enumerate(atoms_list):
-        operations = symmetry_operations(atoms, symprec.value)
+    for index, atoms in enumerate(structures.get_ase_list()):
+        operations = space_group_operations(atoms, symprec.value)
         symmetric = project_forces(raw_forces[index], operations)
         removed = raw_forces[index] - symmetric
         projected_forces.append(symmetric)
-        effect['space_group_number'].append(operations.space_group_number)
+        effect['space_group_number'].append(operations.number)
         effect['operations'].append(len(operations.rotations))
         effect['forces_removed_norm'].append(float(np.linalg.norm(removed)))
         effect['forces_removed_max'].append(float(np.max(np.linalg.norm(removed, axis=1))))
@@ -48,7 +48,8 @@ def space_group_projection(
             projected_stresses.append(raw_stresses[index])
             effect['stress_removed_norm'].append(None)
 
-    outputs = {'forces': ForceSetData.from_list(projected_forces), 'effect': Dict(effect)}
+    record = StepRecord(name='space_group_projection', parameters={'symprec': symprec.value}, effect=effect)
+    outputs = {'forces': ForceSetData.from_list(projected_forces), **record_outputs(record)}
     if raw_stresses is not None:
         stress_node = ArrayData()
         stress_node.set_array('stresses', np.array(projected_stresses).reshape(-1, 3, 3))

@@ -1,9 +1,9 @@
-"""Space-group operations of a structure as Cartesian rotations with atom permutations, and the projection of
-forces and stress onto the subspace they leave invariant (no AiiDA here: pure numpy and spglib).
+"""Space-group operations of a structure and the projection of forces and stress onto what they leave invariant.
 
-For an operation g with Cartesian rotation Q_g mapping atom i to atom p_g(i), a symmetric force field obeys
-F_{p_g(i)} = Q_g F_i. The projector averages over the n_G operations (row-vector convention):
-F_i <- (1/n_G) sum_g F_{p_g(i)} Q_g, and sigma <- (1/n_G) sum_g Q_g^T sigma Q_g.
+The projector is ASE's, the one ``FixSymmetry`` applies during relaxation (``prep_symmetry``,
+``symmetrize_rank1``, ``symmetrize_rank2``), so relaxation and force projection restore symmetry the same way:
+for operations g with rotation Q_g sending atom i to atom p_g(i), F_{p_g(i)} <- (1/n_G) sum_g Q_g F_i and
+sigma <- (1/n_G) sum_g Q_g^T sigma Q_g. No AiiDA here.
 """
 
 from __future__ import annotations
@@ -11,59 +11,51 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import spglib
 from ase import Atoms
+from ase.spacegroup.symmetrize import check_symmetry, prep_symmetry, symmetrize_rank1, symmetrize_rank2
 
 
 @dataclass(frozen=True)
-class SymmetryOperations:
-    """Cartesian rotations (G, 3, 3) and permutations (G, N): operation g sends atom i to ``permutations[g, i]``."""
+class SpaceGroupOperations:
+    """spglib's operations of one structure as ASE holds them: fractional ``rotations`` (G, 3, 3), ``translations``
+    (G, 3) and ``atom_maps`` (G, N), operation g sending atom i to ``atom_maps[g][i]``."""
 
+    cell: np.ndarray
     rotations: np.ndarray
-    permutations: np.ndarray
-    space_group_number: int
-    international_symbol: str
+    translations: np.ndarray
+    atom_maps: np.ndarray
+    number: int
+    symbol: str
 
 
-def symmetry_operations(atoms: Atoms, symprec: float) -> SymmetryOperations:
-    """spglib's operations of ``atoms`` at ``symprec`` (Angstrom), with the atom each operation maps to."""
-    cell = (atoms.cell.array, atoms.get_scaled_positions(wrap=True), atoms.numbers)
-    dataset = spglib.get_symmetry_dataset(cell, symprec=symprec)
+def space_group_operations(atoms: Atoms, symprec: float) -> SpaceGroupOperations:
+    """The operations of ``atoms`` at ``symprec`` (Angstrom); ``ValueError`` if they do not permute the atoms."""
+    dataset = check_symmetry(atoms, symprec)
     if dataset is None:
         raise ValueError(f'spglib found no symmetry for {atoms.get_chemical_formula()} at symprec {symprec}')
-    lattice = atoms.cell.array.T  # columns are lattice vectors
-    inverse = np.linalg.inv(lattice)
-    fractional = atoms.get_scaled_positions(wrap=True)
-    rotations, permutations = [], []
-    for rotation, translation in zip(dataset.rotations, dataset.translations, strict=True):
-        image = fractional @ rotation.T + translation
-        difference = image[:, None, :] - fractional[None, :, :]
-        difference -= np.round(difference)
-        distance = np.linalg.norm(difference @ atoms.cell.array, axis=-1)
-        permutation = np.argmin(distance, axis=1)
-        if len(set(permutation)) != len(atoms):
-            raise ValueError(
-                f'operation of space group {dataset.number} does not permute the atoms at symprec {symprec}'
-            )
-        rotations.append(lattice @ rotation @ inverse)
-        permutations.append(permutation)
-    return SymmetryOperations(
+    rotations, translations, atom_maps = prep_symmetry(atoms, symprec)
+    atom_maps = np.array(atom_maps)
+    if any(len(set(atom_map)) != len(atoms) for atom_map in atom_maps):
+        raise ValueError(f'an operation of space group {dataset.number} does not permute the atoms at {symprec}')
+    return SpaceGroupOperations(
+        cell=atoms.cell.array.copy(),
         rotations=np.array(rotations),
-        permutations=np.array(permutations),
-        space_group_number=int(dataset.number),
-        international_symbol=str(dataset.international),
+        translations=np.array(translations),
+        atom_maps=atom_maps,
+        number=int(dataset.number),
+        symbol=str(dataset.international),
     )
 
 
-def project_forces(forces: np.ndarray, operations: SymmetryOperations) -> np.ndarray:
-    """The symmetric part of ``forces`` (N, 3)."""
-    projected = np.zeros_like(forces)
-    for rotation, permutation in zip(operations.rotations, operations.permutations, strict=True):
-        projected += forces[permutation] @ rotation
-    return projected / len(operations.rotations)
+def project_forces(forces: np.ndarray, operations: SpaceGroupOperations) -> np.ndarray:
+    """The symmetric part of ``forces`` (N, 3), as FixSymmetry computes it."""
+    cell = operations.cell
+    return symmetrize_rank1(
+        cell, np.linalg.inv(cell), forces, operations.rotations, operations.translations, operations.atom_maps
+    )
 
 
-def project_stress(stress: np.ndarray, operations: SymmetryOperations) -> np.ndarray:
-    """The symmetric part of a (3, 3) stress."""
-    rotations = operations.rotations
-    return np.einsum('gji,jk,gkl->il', rotations, stress, rotations) / len(rotations)
+def project_stress(stress: np.ndarray, operations: SpaceGroupOperations) -> np.ndarray:
+    """The symmetric part of a (3, 3) stress, as FixSymmetry computes it."""
+    cell = operations.cell
+    return symmetrize_rank2(cell, np.linalg.inv(cell), stress, operations.rotations)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import io
+import itertools
 
 import numpy as np
 from aiida.engine import calcfunction
 from aiida.orm import ArrayData, BandsData, Bool, Dict, Float, Int, SinglefileData, StructureData, XyData
 
 from ..data import ForceSetData, StructureSetData
+from ..engine.restoration import StepRecord
 from ..phonons import diagnostics
-from ..phonons.force_constants import produce_force_constants
+from ..phonons.force_constants import fc_from_forces, symmetrize_fc
 from ..phonons.parameters import parse_displacements, parse_force_constants, parse_properties
-from ..phonons.properties import band_path, run_band_structure, run_dos_and_thermal
+from ..phonons.properties import BandPath, band_path, band_segments, run_band_structure, run_dos_and_thermal
 from ..phonons.setup import (
     from_yaml_text,
     generate_displacements,
@@ -21,7 +23,8 @@ from ..phonons.setup import (
     supercell_matrix_for,
     to_yaml_text,
 )
-from ..symmetry.space_group import symmetry_operations
+from ..symmetry.records import record_outputs
+from ..symmetry.space_group import space_group_operations
 
 
 def _yaml_node(text: str, filename: str) -> SinglefileData:
@@ -38,7 +41,7 @@ def refine_structure(structure: StructureData, symprec: Float, original: Structu
     relaxation) also whether relaxation kept its space group."""
     standard, symmetry = standardize(structure.get_ase(), symprec.value)
     if original is not None:
-        before = symmetry_operations(original.get_ase(), symprec.value).space_group_number
+        before = space_group_operations(original.get_ase(), symprec.value).number
         symmetry.update(space_group_before_relaxation=before, space_group_kept=before == symmetry['number'])
     return {'structure': StructureData(ase=standard), 'symmetry': Dict(symmetry)}
 
@@ -76,34 +79,57 @@ def merge_force_sets(**chunks: ForceSetData) -> ForceSetData:
 
 
 @calcfunction
-def symmetrized_force_constants(
-    phonopy_setup: SinglefileData, forces: ForceSetData, parameters: Dict, symmetrize: Bool, symprec: Float
+def produce_force_constants(
+    phonopy_setup: SinglefileData,
+    forces: ForceSetData,
+    parameters: Dict,
+    force_constant_symmetrization: Bool,
+    symprec: Float,
 ) -> dict:
-    """Force constants with phonopy or symfc, then (if asked) the acoustic sum rule, index permutation and space
-    group imposed together; ``effect`` records the relative change symmetrisation made."""
+    """Force constants with phonopy or symfc, then, with the restoration step ``force_constant_symmetrization``, the
+    acoustic sum rule, index permutation and space group imposed together, recorded with the change they made."""
     values = parse_force_constants(parameters.get_dict())
     phonon = _phonopy_from(phonopy_setup, symprec.value)
-    effect = produce_force_constants(phonon, forces.get_stacked(), values['method'], symmetrize.value)
+    fc_from_forces(phonon, forces.get_stacked(), values['method'])
+    outputs = {}
+    if force_constant_symmetrization.value:
+        record = StepRecord(
+            name='force_constant_symmetrization',
+            parameters={'projector': 'symfc', 'symprec': symprec.value},
+            effect={'relative_change': symmetrize_fc(phonon)},
+        )
+        outputs.update(record_outputs(record))
     force_constants = ArrayData()
     force_constants.set_array('force_constants', phonon.force_constants)
     return {
         'force_constants': force_constants,
         'phonopy_yaml': _yaml_node(to_yaml_text(phonon, force_constants=True), 'phonopy_params.yaml'),
-        'effect': Dict(effect),
+        **outputs,
     }
 
 
-def _bands_node(phonon, path, frequencies) -> BandsData:
-    bands = BandsData()
-    bands.set_cell(phonon.primitive.cell)
-    bands.set_kpoints(np.concatenate(path.segments))
-    bands.set_bands(np.concatenate(frequencies), units='THz')
-    labels, start = [], 0
-    for segment, (first, last) in zip(path.segments, path.labels, strict=True):
-        labels += [(start, first), (start + len(segment) - 1, last)]
-        start += len(segment)
-    bands.labels = labels
-    return bands
+def _bands_node(
+    phonon, path: BandPath, segments: list[np.ndarray], connections: list[bool], frequencies: list[np.ndarray]
+) -> BandsData:
+    """The band structure as AiiDA draws and exports it: a point shared by two connected segments appears once,
+    a jump between runs keeps both end points (shown as ``U|K``)."""
+    ends = [pair for run in path.runs for pair in itertools.pairwise(run)]
+    kpoints, bands, labels = [], [], []
+    connected_to_previous = False
+    for segment, values, (first, last), connected in zip(segments, frequencies, ends, connections, strict=True):
+        skip = 1 if connected_to_previous else 0
+        if not skip:
+            labels.append((len(kpoints), first))
+        kpoints.extend(segment[skip:])
+        bands.extend(values[skip:])
+        labels.append((len(kpoints) - 1, last))
+        connected_to_previous = connected
+    node = BandsData()
+    node.set_cell(phonon.primitive.cell)
+    node.set_kpoints(np.array(kpoints))
+    node.set_bands(np.array(bands), units='THz')
+    node.labels = labels
+    return node
 
 
 @calcfunction
@@ -112,13 +138,14 @@ def phonon_properties(phonopy_yaml: SinglefileData, parameters: Dict, symmetry: 
     values = parse_properties(parameters.get_dict())
     symprec = symmetry['symprec']
     phonon = _phonopy_from(phonopy_yaml, symprec)
-    path = band_path(phonon, values['band_npoints'])
-    frequencies = run_band_structure(phonon, path)
+    path = band_path(phonon, values['band_path'])
+    segments, connections = band_segments(path, values['band_npoints'])
+    frequencies = run_band_structure(phonon, segments)
     mesh = run_dos_and_thermal(phonon, values['mesh_length'], values['t_max'], values['t_step'])
 
     reference = _phonopy_from(phonopy_yaml, symprec)
     reference.symmetrize_force_constants(show_drift=False, use_symfc_projector=True)
-    labelled = {label: path.points[label] for pair in path.labels for label in pair}
+    labelled = {label: path.points[label] for label in path.labels}
     report = {
         'gamma_acoustic_thz': diagnostics.gamma_acoustic_thz(phonon),
         'imaginary_modes': diagnostics.imaginary_modes(
@@ -150,7 +177,7 @@ def phonon_properties(phonopy_yaml: SinglefileData, parameters: Dict, symmetry: 
         ['kJ/mol', 'J/K/mol', 'J/K/mol'],
     )
     return {
-        'band_structure': _bands_node(phonon, path, frequencies),
+        'band_structure': _bands_node(phonon, path, segments, connections, frequencies),
         'total_dos': total_dos,
         'projected_dos': projected_dos,
         'thermal_properties': thermal,

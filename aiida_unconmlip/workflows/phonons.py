@@ -10,23 +10,46 @@ from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_
 
 from ..calcjobs.evaluate import EvaluateCalculation
-from ..phonons.parameters import parse_displacements, parse_force_constants, parse_properties, parse_restoration_steps
+from ..engine.restoration import INFERENCE_STEPS, RELAXATION_STEPS, STEP_NAMES, parse_restoration
+from ..phonons.parameters import parse_displacements, parse_force_constants, parse_properties
 from ..ports import dict_validator
 from ..symmetry import net_force_removal, space_group_projection
+from ..symmetry.records import RECORDS_NAMESPACE
 from .phonon_steps import (
     merge_force_sets,
     phonon_properties,
     phonopy_displacements,
+    produce_force_constants,
     refine_structure,
     split_structure_set,
-    symmetrized_force_constants,
 )
 from .protocols import check_override_keys, load_protocol, recursive_merge
 from .relax import RelaxWorkChain
 
 
+def parse_all_restoration_steps(data: dict[str, Any] | None) -> dict[str, Any]:
+    return parse_restoration(data, STEP_NAMES)
+
+
+def validate_inputs(inputs, _) -> str | None:
+    """The relaxation's symmetry tolerance is the work chain's ``symprec``: refuse a second, different one."""
+    parameters = inputs.get('relax', {}).get('relax', {}).get('parameters')
+    symprec = inputs.get('symprec')
+    if parameters is not None and symprec is not None and parameters.get('symprec', symprec.value) != symprec.value:
+        return (
+            f'relax.relax.parameters.symprec ({parameters["symprec"]}) differs from symprec ({symprec.value}): '
+            'give symprec once, on the phonon work chain; its relaxation uses it for FixSymmetry'
+        )
+    return None
+
+
 class PhononWorkChain(WorkChain):
-    """Phonons of a crystal with an (unconstrained) machine-learned potential, every restoration step a node."""
+    """Phonons of a crystal with an (unconstrained) machine-learned potential, every restoration step a node.
+
+    The ``restoration`` input switches every step, wherever it runs: ``fix_symmetry`` in the relaxation,
+    ``forces_mode`` and ``rotational_average`` in the relaxation and the evaluate job(s), ``space_group_projection``
+    and ``net_force_removal`` on the forces, ``force_constant_symmetrization`` on the force constants.
+    """
 
     @classmethod
     def define(cls, spec):
@@ -36,12 +59,12 @@ class PhononWorkChain(WorkChain):
             'symprec',
             valid_type=orm.Float,
             default=lambda: orm.Float(1e-5),
-            help='spglib tolerance (Angstrom) for refinement, displacements and projection.',
+            help='spglib tolerance (Angstrom) for FixSymmetry, refinement, displacements and projection.',
         )
         spec.expose_inputs(
             RelaxWorkChain,
             namespace='relax',
-            exclude=('relax.structures',),
+            exclude=('relax.structures', 'relax.restoration'),
             namespace_options={
                 'required': False,
                 'populate_defaults': False,
@@ -51,7 +74,7 @@ class PhononWorkChain(WorkChain):
         spec.expose_inputs(
             EvaluateCalculation,
             namespace='evaluate',
-            exclude=('structures',),
+            exclude=('structures', 'restoration'),
             namespace_options={'help': 'The evaluate job(s) of the displaced supercells.'},
         )
         spec.input(
@@ -71,8 +94,9 @@ class PhononWorkChain(WorkChain):
             'restoration',
             valid_type=orm.Dict,
             default=lambda: orm.Dict({}),
-            validator=dict_validator(parse_restoration_steps),
-            help='AiiDA-side steps: space_group_projection, net_force_removal, force_constant_symmetrization.',
+            validator=dict_validator(parse_all_restoration_steps),
+            help=f'Restoration steps, each on or off (forces_mode: conservative|direct; rotational_average: '
+            f'false|{{l_max, inversion}}): {", ".join(STEP_NAMES)}.',
         )
         spec.input(
             'force_constants',
@@ -86,8 +110,10 @@ class PhononWorkChain(WorkChain):
             valid_type=orm.Dict,
             default=lambda: orm.Dict({}),
             validator=dict_validator(parse_properties),
-            help='band_npoints, mesh_length (A), t_max and t_step (K), imaginary_tolerance_thz.',
+            help='band_npoints, band_path (a q-path of your own), mesh_length (A), t_max and t_step (K), '
+            'imaginary_tolerance_thz.',
         )
+        spec.inputs.validator = validate_inputs
 
         spec.outline(
             cls.setup,
@@ -126,38 +152,48 @@ class PhononWorkChain(WorkChain):
         options: dict[str, Any] | None = None,
         relax: bool = True,
     ):
-        """A builder for ``fast``, ``moderate`` or ``precise``, updated by ``overrides`` (unknown keys refused)."""
+        """A builder for ``fast``, ``moderate`` or ``precise``, updated by ``overrides`` (unknown keys refused).
+
+        ``overrides['relax']`` holds overrides of the relax protocol (its restoration steps and symmetry tolerance
+        are the phonon work chain's ``restoration`` and ``symprec``).
+        """
         protocol, inputs = load_protocol('phonons', protocol)
         overrides = dict(overrides or {})
         relax_overrides = overrides.pop('relax', None)
+        if relax_overrides and 'restoration' in relax_overrides.get('relax', {}):
+            raise ValueError("set the relaxation's restoration steps with the phonon work chain's `restoration`")
         if overrides:
             check_override_keys(overrides, cls.spec().inputs)
             inputs = recursive_merge(inputs, overrides)
+        evaluate = inputs.pop('evaluate', {})
         if options:
-            inputs['evaluate']['metadata']['options'].update(options)
+            evaluate = recursive_merge(evaluate, {'metadata': {'options': options}})
 
         builder = cls.get_builder()
         builder.structure = structure
-        builder.symprec = orm.Float(inputs['symprec'])
-        builder.n_chunks = orm.Int(inputs['n_chunks'])
-        for name in ('displacements', 'restoration', 'force_constants', 'properties'):
-            builder[name] = orm.Dict(inputs[name])
+        for name, value in inputs.items():
+            builder[name] = orm.Dict(value) if isinstance(value, dict) else orm.to_aiida_type(value)
         builder.evaluate.code = code
         builder.evaluate.model = model
-        builder.evaluate.restoration = orm.Dict(inputs['evaluate']['restoration'])
-        builder.evaluate.settings = orm.Dict(inputs['evaluate']['settings'])
-        builder.evaluate.metadata = inputs['evaluate']['metadata']
+        builder.evaluate.metadata = evaluate.get('metadata', {})
+        if 'settings' in evaluate:
+            builder.evaluate.settings = orm.Dict(evaluate['settings'])
         if relax:
             relax_inputs = RelaxWorkChain.get_protocol_inputs(
                 code, structure, model, protocol, relax_overrides, options
             )
-            relax_inputs['relax'].pop('structures')
+            for name in ('structures', 'restoration'):
+                relax_inputs['relax'].pop(name, None)
             builder.relax = relax_inputs
         return builder
 
     def setup(self):
         self.ctx.structure = self.inputs.structure
-        self.ctx.restoration = parse_restoration_steps(self.inputs.restoration.get_dict())
+        self.ctx.restoration = parse_all_restoration_steps(self.inputs.restoration.get_dict())
+
+    def _restoration_of(self, steps: tuple[str, ...]) -> orm.Dict:
+        """The ``restoration`` input of a sub-process: the values of the steps it applies."""
+        return orm.Dict({name: self.ctx.restoration[name] for name in steps})
 
     def should_relax(self) -> bool:
         return 'relax' in self.inputs
@@ -165,6 +201,9 @@ class PhononWorkChain(WorkChain):
     def run_relax(self):
         inputs = AttributeDict(self.exposed_inputs(RelaxWorkChain, 'relax'))
         inputs.relax.structures = self.ctx.structure
+        inputs.relax.restoration = self._restoration_of(RELAXATION_STEPS)
+        parameters = inputs.relax.parameters.get_dict() if 'parameters' in inputs.relax else {}
+        inputs.relax.parameters = orm.Dict({**parameters, 'symprec': self.inputs.symprec.value})
         inputs.metadata = {'call_link_label': 'relax'}
         node = self.submit(RelaxWorkChain, **inputs)
         self.report(f'launched RelaxWorkChain<{node.pk}>')
@@ -204,6 +243,7 @@ class PhononWorkChain(WorkChain):
         for name, structures in sorted(chunks.items()):
             inputs = AttributeDict(self.exposed_inputs(EvaluateCalculation, 'evaluate'))
             inputs.structures = structures
+            inputs.restoration = self._restoration_of(INFERENCE_STEPS)
             inputs.metadata.call_link_label = f'evaluate_{name}'
             node = self.submit(EvaluateCalculation, **inputs)
             self.report(f'launched EvaluateCalculation<{node.pk}> for {len(structures)} supercells ({name})')
@@ -226,15 +266,16 @@ class PhononWorkChain(WorkChain):
         if self.ctx.restoration['space_group_projection']:
             projected = space_group_projection(self.ctx.supercells, self.ctx.forces, self.inputs.symprec)
             self.ctx.forces = projected['forces']
-            removed = max(projected['effect']['forces_removed_max'])
-            self.report(f'space_group_projection removed up to {removed:.2e} eV/A')
+            effect = projected[RECORDS_NAMESPACE]['space_group_projection']['effect']
+            self.report(f'space_group_projection removed up to {max(effect["forces_removed_max"]):.2e} eV/A')
         if self.ctx.restoration['net_force_removal']:
             cleaned = net_force_removal(self.ctx.forces)
             self.ctx.forces = cleaned['forces']
-            self.report(f'net_force_removal removed up to {max(cleaned["effect"]["net_force_norm"]):.2e} eV/A')
+            effect = cleaned[RECORDS_NAMESPACE]['net_force_removal']['effect']
+            self.report(f'net_force_removal removed up to {max(effect["net_force_norm"]):.2e} eV/A')
 
     def compute_force_constants(self):
-        outputs = symmetrized_force_constants(
+        outputs = produce_force_constants(
             self.ctx.phonopy_setup,
             self.ctx.forces,
             self.inputs.force_constants,
@@ -244,7 +285,9 @@ class PhononWorkChain(WorkChain):
         self.ctx.phonopy_yaml = outputs['phonopy_yaml']
         self.out('force_constants', outputs['force_constants'])
         self.out('phonopy_yaml', outputs['phonopy_yaml'])
-        self.report(f'force constants symmetrisation changed them by {outputs["effect"]["relative_change"]:.2e}')
+        if self.ctx.restoration['force_constant_symmetrization']:
+            effect = outputs[RECORDS_NAMESPACE]['force_constant_symmetrization']['effect']
+            self.report(f'force_constant_symmetrization changed them by {effect["relative_change"]:.2e}')
 
     def compute_properties(self):
         outputs = phonon_properties(self.ctx.phonopy_yaml, self.inputs.properties, self.ctx.symmetry)

@@ -9,13 +9,12 @@ from aiida.common import AttributeDict
 from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
 
 from ..calcjobs.relax import RelaxCalculation
-from ..engine.evaluate import DEFAULT_MAX_ATOMS_PER_BATCH
 from .protocols import check_override_keys, load_protocol, recursive_merge
 
 
 class RelaxWorkChain(BaseRestartWorkChain):
-    """Relax a structure with ``unconmlip.relax``, restarting when it does not converge, runs out of memory or
-    produces NaN; each handler says in the report what it changed."""
+    """Relax a structure with ``unconmlip.relax``, restarting when it does not converge or produces NaN; each handler
+    says in the report what it changed. Out of memory is final: the engine has already split its batches."""
 
     _process_class = RelaxCalculation
 
@@ -37,7 +36,9 @@ class RelaxWorkChain(BaseRestartWorkChain):
             410, 'ERROR_NON_FINITE_IN_FLOAT64', message='The model gives NaN or infinite values even in float64.'
         )
         spec.exit_code(
-            411, 'ERROR_OUT_OF_MEMORY_SINGLE_STRUCTURE', message='A single structure does not fit in device memory.'
+            411,
+            'ERROR_OUT_OF_MEMORY_SINGLE_STRUCTURE',
+            message='A single structure does not fit in device memory: {message}',
         )
 
     @classmethod
@@ -66,7 +67,7 @@ class RelaxWorkChain(BaseRestartWorkChain):
                 'code': code,
                 'model': model,
                 'structures': structure,
-                **{name: orm.Dict(relax[name]) for name in ('parameters', 'restoration', 'settings')},
+                **{name: orm.Dict(relax[name]) for name in ('parameters', 'restoration', 'settings') if name in relax},
                 'metadata': relax['metadata'],
             },
         }
@@ -106,14 +107,15 @@ class RelaxWorkChain(BaseRestartWorkChain):
 
     @process_handler(priority=400, exit_codes=RelaxCalculation.exit_codes.ERROR_OUT_OF_MEMORY)
     def handle_out_of_memory(self, node):
-        """Halve the atom budget per batch (rotated copies included)."""
-        settings = self.ctx.inputs.settings.get_dict() if 'settings' in self.ctx.inputs else {}
-        budget = settings.get('max_atoms_per_batch', DEFAULT_MAX_ATOMS_PER_BATCH)
-        if budget <= 1:
-            return ProcessHandlerReport(do_break=True, exit_code=self.exit_codes.ERROR_OUT_OF_MEMORY_SINGLE_STRUCTURE)
-        self._update_dict_input('settings', max_atoms_per_batch=max(1, budget // 2))
-        self.report(f'{node.process_label}<{node.pk}> ran out of memory: max_atoms_per_batch {budget} -> {budget // 2}')
-        return ProcessHandlerReport(do_break=True)
+        """Stop: the engine already halved its batches down to one structure, so a retry cannot fit either."""
+        advice = (
+            f'{node.process_label}<{node.pk}>: {node.exit_message}. Relax a structure with fewer atoms, run on a '
+            'device with more memory, or evaluate in float32 (settings.dtype)'
+        )
+        self.report(advice)
+        return ProcessHandlerReport(
+            do_break=True, exit_code=self.exit_codes.ERROR_OUT_OF_MEMORY_SINGLE_STRUCTURE.format(message=advice)
+        )
 
     @process_handler(priority=300, exit_codes=RelaxCalculation.exit_codes.ERROR_NON_FINITE_OUTPUT)
     def handle_non_finite(self, node):

@@ -43,18 +43,18 @@ print(f'finished in {time.perf_counter() - started:.1f} s')
 projected = space_group_projection(structures, node.outputs.forces, Float(1e-5), node.outputs.stresses)
 cleaned = net_force_removal(projected['forces'])
 forces = cleaned['forces'].get_list()[0]
-report = node.outputs.restoration_report.get_dict()
-effect = projected['effect'].get_dict()
+average = node.outputs.restoration_steps.rotational_average['effect']
+effect = projected['restoration_steps']['space_group_projection']['effect']
 
 np.set_printoptions(precision=5, suppress=True)
 print(f'energy: {node.outputs.energies.get_array("energies")[0]:.6f} eV')
 print(f'force on the displaced atom: {forces[0]} eV/A')
-print(f'rotational std of forces (max): {report["rotational_std"]["forces_max_ev_per_angstrom"][0]:.2e} eV/A')
+print(f'rotational std of forces (max): {average["forces_max_std_ev_per_angstrom"][0]:.2e} eV/A')
 print(
     f'space group of the displaced cell: {effect["space_group_number"][0]}, '
     f'force removed by projection: {effect["forces_removed_norm"][0]:.2e} eV/A'
 )
-print(f'net force removed: {cleaned["effect"]["net_force_norm"][0]:.2e} eV/A')
+print(f'net force removed: {cleaned["restoration_steps"]["net_force_removal"]["effect"]["net_force_norm"][0]:.2e} eV/A')
 print(
     f'provenance: evaluate<{node.pk}> -> space_group_projection<{projected["forces"].creator.pk}> '
     f'-> net_force_removal<{cleaned["forces"].creator.pk}>'

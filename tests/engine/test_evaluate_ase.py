@@ -37,11 +37,12 @@ def test_rotational_average_leaves_an_equivariant_model_unchanged(emt):
     structures = [rattled_copper(7)]
     raw = evaluate_structures(emt, structures)
     averaged = evaluate_structures(emt, structures, Restoration(l_max=3, inversion=True))
-    assert averaged.restoration_report['n_rotations'] == 84
+    records = {record.name: record for record in averaged.restoration_steps}
+    assert records['rotational_average'].effect['n_rotations'] == 84
     assert averaged.energies[0] == pytest.approx(raw.energies[0], rel=1e-12)
     np.testing.assert_allclose(averaged.forces[0], raw.forces[0], atol=1e-10)
     np.testing.assert_allclose(averaged.stresses[0], raw.stresses[0], atol=1e-12)
-    assert averaged.restoration_report['rotational_std']['forces_max_ev_per_angstrom'][0] < 1e-10
+    assert records['rotational_average'].effect['forces_max_std_ev_per_angstrom'][0] < 1e-10
 
 
 def test_bad_structures_are_refused_with_a_reason(emt):

@@ -43,9 +43,15 @@ def test_rotational_average_restores_equivariance(pet):
 
 def test_rotational_std_measures_the_broken_symmetry(pet):
     result = evaluate_structures(pet, [rattled_silicon(4)], Restoration(l_max=2))
-    spread = result.restoration_report['rotational_std']
-    assert spread['forces_max_ev_per_angstrom'][0] > 0
-    assert result.restoration_report['n_rotations'] == 30
+    forces_mode, average = result.restoration_steps
+    assert forces_mode.as_dict() == {
+        'name': 'forces_mode',
+        'parameters': {'mode': 'conservative'},
+        'effect': {'forces_from': 'energy gradient', 'stress_from': 'strain gradient'},
+    }
+    assert average.name == 'rotational_average' and average.parameters == {'l_max': 2, 'inversion': False}
+    assert average.effect['forces_max_std_ev_per_angstrom'][0] > 0
+    assert average.effect['n_rotations'] == 30
 
 
 def test_batched_and_one_by_one_predictions_agree(pet):

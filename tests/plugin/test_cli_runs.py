@@ -1,7 +1,6 @@
 """The run commands as users type them: JSON contracts, show/provenance/plot on the result, one-line errors."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +48,7 @@ def test_phonons_json_contract_and_the_commands_that_read_it(phonons_json, tmp_p
     assert [step['name'] for step in chain['steps']] == [
         'fix_symmetry',
         'forces_mode',
+        'forces_mode',
         'space_group_projection',
         'net_force_removal',
         'force_constant_symmetrization',
@@ -74,7 +74,8 @@ def test_evaluate_and_relax_json(engine_code, shipped_models, tmp_path):
     written.calc = EMT()
     assert payload['energies'][1] == pytest.approx(written.get_potential_energy(), rel=1e-10)
     assert len(payload['forces'][1]) == 32 and len(payload['stress']) == 2
-    assert payload['restoration_report']['forces_mode'] == 'conservative'
+    assert payload['restoration_steps'][0]['name'] == 'forces_mode'
+    assert payload['restoration_steps'][0]['parameters'] == {'mode': 'conservative'}
 
     result = invoke('relax', tmp_path / 'cu.extxyz', '--model', 'emt', '--protocol', 'fast', '--json')
     assert result.exit_code == 0, result.output
@@ -93,30 +94,16 @@ def test_evaluate_and_relax_json(engine_code, shipped_models, tmp_path):
         (['show', '{model_pk}'], 'show works on PhononWorkChain'),
     ],
 )
-def test_bad_input_is_one_line_and_non_zero(fresh_profile_env, shipped_models, tmp_path, args, message):
+def test_bad_input_is_one_line_and_non_zero(profile_env, shipped_models, tmp_path, args, message):
     unreadable = tmp_path / 'broken.xyz'
     unreadable.write_text('3\nnot a structure\nSi 0.0 zero\n')
     values = {'unreadable': unreadable, 'model_pk': shipped_models['emt'].pk}
     args = [str(a).format(**values) for a in args]
     result = subprocess.run(
-        [BIN / 'aiida-unconmlip', *args], env=fresh_profile_env, capture_output=True, text=True, timeout=120
+        [BIN / 'aiida-unconmlip', *args], env=profile_env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert message in lines[0]
     assert 'Traceback' not in result.stderr
-
-
-@pytest.fixture
-def fresh_profile_env(aiida_profile, engine_code):
-    """An environment whose aiida-unconmlip uses the test profile (its config folder and name)."""
-    from aiida.manage.configuration import get_config
-
-    config = get_config()
-    return {
-        **os.environ,
-        'AIIDA_PATH': str(Path(config.dirpath).parent),
-        'AIIDA_PROFILE': aiida_profile.name,
-        'PATH': f'{BIN}{os.pathsep}{os.environ["PATH"]}',
-    }

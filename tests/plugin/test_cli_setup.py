@@ -51,6 +51,18 @@ def test_setup_is_idempotent_and_gives_a_working_profile(fresh_environment):
         run([BIN / 'verdi', '-p', 'unconmlip', 'daemon', 'stop'], env, check=False)
 
 
+def test_setup_brings_the_models_provenance_but_not_another_machines_codes(fresh_environment):
+    _, env = fresh_environment
+    run([BIN / 'aiida-unconmlip', 'setup'], env)  # idempotent: the profile of the test above, or a new one
+    codes = run([BIN / 'verdi', '-p', 'unconmlip', 'code', 'list', '-a', '-A', '-r', '-P', 'full_label'], env)
+    assert sorted(codes.stdout.split()) == ['mtt@localhost', 'unconmlip-engine@localhost']
+    computers = run([BIN / 'verdi', '-p', 'unconmlip', 'computer', 'list', '-a', '-r'], env)
+    assert computers.stdout.split() == ['*', 'localhost']
+    processes = run([BIN / 'verdi', '-p', 'unconmlip', 'process', 'list', '-a', '-r', '-P', 'process_label'], env)
+    labels = processes.stdout.split()
+    assert labels.count('TrainCalculation') == 1 and labels.count('PwCalculation') > 100
+
+
 def test_model_import_deduplicates_and_errors_are_one_line(fresh_environment, pet_model_file, tmp_path):
     _, env = fresh_environment
     imported = run([BIN / 'aiida-unconmlip', 'models', 'import', pet_model_file, '--name', 'tiny-pet'], env)

@@ -51,10 +51,11 @@ def test_emt_results_equal_ase_and_survive_rotational_averaging(engine_code, shi
     np.testing.assert_allclose(
         averaged['energies'].get_array('energies'), results['energies'].get_array('energies'), rtol=1e-6
     )
-    report = averaged['restoration_report'].get_dict()
-    assert report['rotational_average'] == {'l_max': 3, 'inversion': True}
-    assert report['n_rotations'] == 84
-    assert max(report['rotational_std']['forces_max_ev_per_angstrom']) < 1e-10
+    record = averaged['restoration_steps']['rotational_average'].get_dict()
+    assert record['parameters'] == {'l_max': 3, 'inversion': True}
+    assert record['effect']['n_rotations'] == 84
+    assert max(record['effect']['forces_max_std_ev_per_angstrom']) < 1e-10
+    assert set(results['restoration_steps']) == {'forces_mode'}
     assert averaged['timing']['model_evaluations'] == 168
 
 
@@ -70,7 +71,7 @@ def test_rotational_average_restores_equivariance_of_a_pet(engine_code, default_
         forces = results['forces'].get_list()
         return max(np.abs(f @ q - forces[0]).max() for f, q in zip(forces[1:], rotations, strict=True))
 
-    raw = equivariance_error({'rotational_average': {'l_max': 0}})
+    raw = equivariance_error({'rotational_average': False})
     averaged = equivariance_error({'rotational_average': {'l_max': 3, 'inversion': True}})
     assert raw > 1e-5
     # the default PET's non-equivariance has components above l_max 3: measured 5x to 11x smaller, not zero
@@ -87,7 +88,7 @@ def test_single_structure_input_is_accepted(engine_code, shipped_models):
 
 
 def test_unknown_restoration_key_is_rejected_at_submission(engine_code, shipped_models):
-    with pytest.raises(ValueError, match='unknown restoration keys'):
+    with pytest.raises(ValueError, match='unknown restoration steps'):
         evaluate(engine_code, shipped_models['emt'], [rattled('Cu', 0)], {'symmetrise_everything': True})
 
 

@@ -36,9 +36,12 @@ def test_corrupted_model_file_is_refused_with_a_clear_error(aiida_profile_clean,
     assert QueryBuilder().append(ModelData).count() == 0
 
 
-def test_broken_ase_spec_is_refused(aiida_profile_clean, tmp_path):
+def test_broken_ase_spec_is_refused(aiida_profile_clean, tmp_path, monkeypatch):
     spec = tmp_path / 'calc.json'
     spec.write_text('{"calculator": "ase.calculators.nothing.Here"}')
+    with pytest.raises(ModelImportError, match=r'`ase\.calculators\.nothing\.Here` is not an allowed ASE calculator'):
+        ModelData.import_file(spec)
+    monkeypatch.setenv('UNCONMLIP_ALLOWED_CALCULATORS', 'ase.calculators.nothing')
     with pytest.raises(ModelImportError, match=r'cannot import `ase\.calculators\.nothing\.Here`'):
         ModelData.import_file(spec)
 

@@ -16,8 +16,8 @@ from ase.calculators.emt import EMT
 from phonopy import Phonopy
 from phonopy.structure.atoms import PhonopyAtoms
 
-from aiida_unconmlip.engine.reference_potentials import tersoff_si_1988
-from aiida_unconmlip.phonons.parameters import RESTORATION_OFF
+from aiida_unconmlip.engine.reference_potentials import TersoffSi1988
+from aiida_unconmlip.engine.restoration import RESTORATION_OFF
 from aiida_unconmlip.provenance import restoration_chain
 from aiida_unconmlip.workflows.phonons import PhononWorkChain
 
@@ -57,7 +57,7 @@ def run_phonons(code, structure, model, protocol='fast', relax=False, relax_over
 
 @pytest.mark.parametrize(
     ('model_name', 'structure', 'calculator'),
-    [('emt', bulk('Cu', 'fcc', a=3.61), EMT()), ('tersoff-si-1988', bulk('Si', 'diamond', a=5.432), tersoff_si_1988())],
+    [('emt', bulk('Cu', 'fcc', a=3.61), EMT()), ('tersoff-si-1988', bulk('Si', 'diamond', a=5.432), TersoffSi1988())],
     ids=['Cu-EMT', 'Si-Tersoff'],
 )
 def test_work_chain_equals_plain_phonopy_and_ase(engine_code, shipped_models, model_name, structure, calculator):
@@ -99,7 +99,6 @@ def test_restoration_makes_pet_phonons_symmetric_and_is_on_record(engine_code, d
         relax=True,
         restoration=RESTORATION_OFF,
         displacements={'plus_minus': 'auto'},
-        relax_overrides={'relax': {'parameters': {'fix_symmetry': False}}},
     )
     restored_diagnostics = restored['diagnostics'].get_dict()
     raw_diagnostics = raw['diagnostics'].get_dict()
@@ -117,7 +116,8 @@ def test_restoration_makes_pet_phonons_symmetric_and_is_on_record(engine_code, d
     chain = restoration_chain(restored['band_structure'])
     assert [step.name for step in chain.steps] == [
         'fix_symmetry',
-        'forces_mode',
+        'forces_mode',  # of the relaxation
+        'forces_mode',  # of the evaluate job
         'space_group_projection',
         'net_force_removal',
         'force_constant_symmetrization',

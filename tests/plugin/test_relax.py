@@ -34,7 +34,9 @@ def test_emt_fcc_relaxes_to_the_ase_lattice_constant_and_keeps_fm3m(engine_code,
     report = results['relaxation_report']['structures'][0]
     assert report['converged']
     assert report['space_group_output']['1e-05'] == 'Fm-3m (225)'
-    assert results['restoration_report']['fix_symmetry'] == {'enabled': True, 'symprec': 1e-5}
+    fix_symmetry = results['restoration_steps']['fix_symmetry'].get_dict()
+    assert fix_symmetry['parameters'] == {'symprec': 1e-5}
+    assert fix_symmetry['effect']['space_group_output'] == ['Fm-3m (225)']
     trajectory = results['trajectories']['structure_0']
     assert trajectory.numsteps >= 2
     assert trajectory.get_array('energies')[-1] <= trajectory.get_array('energies')[0]
@@ -86,7 +88,7 @@ def test_pet_relaxation_with_fix_symmetry_keeps_the_diamond_space_group(engine_c
             StructureData(ase=atoms),
             model,
             protocol='fast',
-            overrides={'relax': {'parameters': {'fix_symmetry': fix_symmetry, 'max_steps': 300}}},
+            overrides={'relax': {'parameters': {'max_steps': 300}, 'restoration': {'fix_symmetry': fix_symmetry}}},
         )
         results, node = run_get_node(builder)
         assert node.is_finished_ok or node.exit_status == 401, node.exit_message

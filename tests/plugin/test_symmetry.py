@@ -9,7 +9,7 @@ from ase.build import bulk
 
 from aiida_unconmlip.data import ForceSetData, StructureSetData
 from aiida_unconmlip.symmetry import net_force_removal, space_group_projection
-from aiida_unconmlip.symmetry.space_group import symmetry_operations
+from aiida_unconmlip.symmetry.space_group import space_group_operations
 
 EvaluateCalculation = CalculationFactory('unconmlip.evaluate')
 
@@ -19,6 +19,16 @@ def displaced_silicon():
     atoms = bulk('Si', cubic=True).repeat(2)
     atoms.positions[0] += 0.03 * np.ones(3) / np.sqrt(3)
     return atoms
+
+
+def symmetry_violation(forces, atoms, operations) -> float:
+    """Largest |F_p(i) - Q F_i| over the operations, with Q the Cartesian rotation of each (eV/A)."""
+    cell = atoms.cell.array.T
+    worst = 0.0
+    for rotation, atom_map in zip(operations.rotations, operations.atom_maps, strict=True):
+        cartesian = cell @ rotation @ np.linalg.inv(cell)
+        worst = max(worst, float(np.abs(forces[atom_map] - forces @ cartesian.T).max()))
+    return worst
 
 
 def test_projected_pet_forces_respect_the_site_symmetry(engine_code, default_model):
@@ -33,20 +43,15 @@ def test_projected_pet_forces_respect_the_site_symmetry(engine_code, default_mod
     assert node.is_finished_ok, node.exit_message
     outputs = space_group_projection(structures, results['forces'], Float(1e-5), results['stresses'])
 
-    operations = symmetry_operations(atoms, 1e-5)
-    assert operations.space_group_number == 160  # R3m: the 3m site symmetry of the displaced atom
+    operations = space_group_operations(atoms, 1e-5)
+    assert operations.number == 160  # R3m: the 3m site symmetry of the displaced atom
     raw = results['forces'].get_list()[0]
     projected = outputs['forces'].get_list()[0]
-    raw_error = max(
-        np.abs(raw[p] - raw @ q.T).max() for q, p in zip(operations.rotations, operations.permutations, strict=True)
-    )
-    error = max(
-        np.abs(projected[p] - projected @ q.T).max()
-        for q, p in zip(operations.rotations, operations.permutations, strict=True)
-    )
-    assert raw_error > 1e-7, 'raw PET forces should break the site symmetry slightly'
-    assert error < 1e-10
-    effect = outputs['effect'].get_dict()
+    assert symmetry_violation(raw, atoms, operations) > 1e-7, 'raw PET forces should break the site symmetry'
+    assert symmetry_violation(projected, atoms, operations) < 1e-10
+    record = outputs['restoration_steps']['space_group_projection'].get_dict()
+    assert record['name'] == 'space_group_projection' and record['parameters'] == {'symprec': 1e-5}
+    effect = record['effect']
     assert effect['space_group_number'] == [160]
     assert effect['forces_removed_norm'][0] == pytest.approx(np.linalg.norm(raw - projected))
     stress = outputs['stresses'].get_array('stresses')[0]
@@ -54,23 +59,24 @@ def test_projected_pet_forces_respect_the_site_symmetry(engine_code, default_mod
 
 
 def test_projection_leaves_symmetric_forces_unchanged(aiida_profile):
-    from aiida_unconmlip.engine.reference_potentials import tersoff_si_1988
+    from aiida_unconmlip.engine.reference_potentials import TersoffSi1988
 
     atoms = displaced_silicon()
-    atoms.calc = tersoff_si_1988()
+    atoms.calc = TersoffSi1988()
     forces = ForceSetData.from_list([atoms.get_forces()])
     stresses = ArrayData()
     stresses.set_array('stresses', atoms.get_stress(voigt=False)[None])
     outputs = space_group_projection(StructureSetData.from_ase([atoms]), forces, Float(1e-5), stresses)
     np.testing.assert_allclose(outputs['forces'].get_list()[0], atoms.get_forces(), atol=1e-12)
-    assert outputs['effect']['forces_removed_max'][0] < 1e-12
+    assert outputs['restoration_steps']['space_group_projection']['effect']['forces_removed_max'][0] < 1e-12
 
 
 def test_net_force_removal_records_what_it_removed(aiida_profile):
     rng = np.random.default_rng(0)
     raw = [rng.normal(size=(8, 3)), rng.normal(size=(5, 3))]
     outputs = net_force_removal(ForceSetData.from_list(raw))
-    for before, after, net in zip(raw, outputs['forces'].get_list(), outputs['effect']['net_force'], strict=True):
+    effect = outputs['restoration_steps']['net_force_removal']['effect']
+    for before, after, net in zip(raw, outputs['forces'].get_list(), effect['net_force'], strict=True):
         np.testing.assert_allclose(after.sum(axis=0), 0.0, atol=1e-12)
         np.testing.assert_allclose(net, before.sum(axis=0))
     assert outputs['forces'].creator.process_type.endswith('net_force_removal')

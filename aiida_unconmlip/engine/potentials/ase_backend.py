@@ -1,39 +1,77 @@
-"""Backend for any ASE calculator, named by its import path in a small JSON spec file.
+"""Backend for an ASE calculator, named by its import path in a small JSON spec file.
 
 The spec file is the "model file" of this backend, so ASE potentials get a content hash and a node in the
 provenance graph like any trained model::
 
     {"calculator": "ase.calculators.emt.EMT", "kwargs": {}, "elements": ["Cu", "Al"], "name": "emt"}
 
-``calculator`` is a dotted path to a class or factory returning an ASE calculator. ``elements`` is optional:
-when given, the engine refuses other elements before calling the calculator.
+A spec is data from whoever wrote the file, so it may only name an allowed calculator class: ASE's in-process
+potentials and the project's reference potentials (:data:`BUILT_IN_CALCULATORS`), plus the modules or classes the
+user lists in the environment variable ``UNCONMLIP_ALLOWED_CALCULATORS`` (comma-separated, e.g.
+``chgnet.model.dynamics,sevenn.calculator``), on the machine that imports the model and on the compute node. The
+name is checked before its module is imported, and the object found must be a subclass of ASE's
+``BaseCalculator`` before it is called. ASE calculators that run an external program (those taking a ``command``,
+such as ``Vasp`` or ``CP2K``) are not built in: allowing them runs what their spec says. ``elements`` is
+optional: when given, the engine refuses other elements before calling the calculator.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from ase import Atoms
-from ase.calculators.calculator import Calculator
+from ase.calculators.calculator import BaseCalculator
 
 from ..errors import ModelUnreadable, UnsupportedCapability
-from .base import ModelDescription, Prediction
+from .base import BatchTooLarge, ModelDescription, Prediction
+
+ALLOW_VARIABLE = 'UNCONMLIP_ALLOWED_CALCULATORS'
+BUILT_IN_CALCULATORS = (
+    'ase.calculators.eam.EAM',
+    'ase.calculators.emt.EMT',
+    'ase.calculators.idealgas.IdealGas',
+    'ase.calculators.lj.LennardJones',
+    'ase.calculators.morse.MorsePotential',
+    'ase.calculators.tip3p.TIP3P',
+    'ase.calculators.tip4p.TIP4P',
+    'aiida_unconmlip.engine.reference_potentials.TersoffSi1988',
+)
+SPEC_KEYS = ('calculator', 'kwargs', 'elements', 'name')
 
 
-def import_object(dotted_path: str) -> Any:
-    """Import ``package.module.Name`` (or ``package.module:Name``) and return ``Name``."""
-    module_name, _, attribute = dotted_path.replace(':', '.').rpartition('.')
-    if not module_name:
-        raise ModelUnreadable(f'`{dotted_path}` is not a dotted import path such as ase.calculators.emt.EMT')
+def allowed_by_user() -> list[str]:
+    """Modules or classes the user allowed in ``UNCONMLIP_ALLOWED_CALCULATORS``."""
+    return [entry.strip() for entry in os.environ.get(ALLOW_VARIABLE, '').split(',') if entry.strip()]
+
+
+def is_allowed(dotted_path: str) -> bool:
+    """Whether ``dotted_path`` is a built-in calculator or lies in a module (or is a class) the user allowed."""
+    if dotted_path in BUILT_IN_CALCULATORS:
+        return True
+    return any(dotted_path == entry or dotted_path.startswith(f'{entry}.') for entry in allowed_by_user())
+
+
+def calculator_class(dotted_path: str) -> type[BaseCalculator]:
+    """The calculator class at ``dotted_path``, checked against the allowed names before anything is imported."""
+    dotted_path = dotted_path.replace(':', '.')
+    if not is_allowed(dotted_path):
+        raise ModelUnreadable(
+            f'`{dotted_path}` is not an allowed ASE calculator: a spec may name {", ".join(BUILT_IN_CALCULATORS)}, '
+            f'or a module or class you allow in the environment variable {ALLOW_VARIABLE} (comma-separated)'
+        )
+    module_name, _, attribute = dotted_path.rpartition('.')
     try:
-        module = importlib.import_module(module_name)
-        return getattr(module, attribute)
+        found = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:
         raise ModelUnreadable(f'cannot import `{dotted_path}`: {exc}') from exc
+    if not (isinstance(found, type) and issubclass(found, BaseCalculator)):
+        raise ModelUnreadable(f'`{dotted_path}` is not an ASE calculator class (a subclass of BaseCalculator)')
+    return found
 
 
 def read_spec(path: str | Path) -> dict[str, Any]:
@@ -44,9 +82,11 @@ def read_spec(path: str | Path) -> dict[str, Any]:
         raise ModelUnreadable(f'{path} is not a readable ASE calculator spec (JSON): {exc}') from exc
     if not isinstance(spec, dict) or not isinstance(spec.get('calculator'), str):
         raise ModelUnreadable(f'{path} must be a JSON object with a "calculator" import path')
-    unknown = set(spec) - {'calculator', 'kwargs', 'elements', 'name'}
+    unknown = set(spec) - set(SPEC_KEYS)
     if unknown:
-        raise ModelUnreadable(f'{path} has unknown keys {sorted(unknown)}')
+        raise ModelUnreadable(f'{path} has unknown keys {sorted(unknown)}; allowed: {", ".join(SPEC_KEYS)}')
+    if not isinstance(spec.get('kwargs', {}), dict):
+        raise ModelUnreadable(f'{path}: "kwargs" must be a JSON object of keyword arguments')
     return spec
 
 
@@ -55,9 +95,9 @@ class AsePotential:
 
     def __init__(self, path: str | Path):
         spec = read_spec(path)
-        factory = import_object(spec['calculator'])
+        calculator = calculator_class(spec['calculator'])
         try:
-            self._calculator: Calculator = factory(**spec.get('kwargs', {}))
+            self._calculator = calculator(**spec.get('kwargs', {}))
         except Exception as exc:
             raise ModelUnreadable(f'could not build the ASE calculator `{spec["calculator"]}`: {exc}') from exc
         self.device = 'cpu'
@@ -78,12 +118,12 @@ class AsePotential:
         for atoms in structures:
             atoms = atoms.copy()
             atoms.calc = self._calculator
-            stress = atoms.get_stress(voigt=False) if atoms.pbc.all() else None
+            try:
+                stress = atoms.get_stress(voigt=False) if atoms.pbc.all() else None
+                energy, forces = float(atoms.get_potential_energy()), np.array(atoms.get_forces(), dtype=float)
+            except MemoryError as exc:
+                raise BatchTooLarge(f'the ASE calculator ran out of memory: {exc}') from exc
             predictions.append(
-                Prediction(
-                    energy=float(atoms.get_potential_energy()),
-                    forces=np.array(atoms.get_forces(), dtype=float),
-                    stress=None if stress is None else np.array(stress, dtype=float),
-                )
+                Prediction(energy=energy, forces=forces, stress=None if stress is None else np.array(stress, float))
             )
         return predictions

@@ -23,6 +23,7 @@ from .base import BatchTooLarge, ModelDescription, Prediction
 TORCH_DTYPES = {'float32': torch.float32, 'float64': torch.float64}
 DIRECT_FORCE_KEYS = ('non_conservative_force', 'non_conservative_forces')
 DIRECT_STRESS_KEY = 'non_conservative_stress'
+CPU_OUT_OF_MEMORY = "can't allocate memory"
 
 
 @contextmanager
@@ -115,6 +116,10 @@ class MetatomicPotential:
         except torch.cuda.OutOfMemoryError as exc:
             torch.cuda.empty_cache()
             raise BatchTooLarge(str(exc)) from exc
+        except RuntimeError as exc:  # the CPU allocator's failure is a plain RuntimeError (TorchScript wraps it)
+            if CPU_OUT_OF_MEMORY not in str(exc):
+                raise
+            raise BatchTooLarge(str(exc).strip().splitlines()[-1]) from exc
 
     def _predict(self, structures: list[Atoms], direct: bool) -> list[Prediction]:
         from metatomic.torch import ModelEvaluationOptions, ModelOutput, System

@@ -1,0 +1,33 @@
+"""Export a finished phonon run as the files phonopy users load (``aiida-unconmlip export PK DIR``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiida.orm import WorkChainNode
+
+from .phonons.export import ExportSettings, write_phonopy_files
+from .phonons.parameters import parse_properties
+from .phonons.properties import band_path
+from .phonons.setup import from_yaml_text
+
+
+def export_phonons(node: WorkChainNode, folder: Path, eigenvectors: bool = False) -> list[Path]:
+    """Write the phonopy files of the finished ``PhononWorkChain`` ``node`` into ``folder``; return their paths.
+
+    ``phonopy phonopy_params.yaml --config band.conf`` in ``folder`` then gives the run's band frequencies (see
+    :mod:`aiida_unconmlip.phonons.export`); ``eigenvectors`` adds them to ``band.yaml``.
+    """
+    if getattr(node, 'process_label', None) != 'PhononWorkChain' or not node.is_finished_ok:
+        raise ValueError(f'node {node.pk} is not a finished PhononWorkChain')
+    properties = parse_properties(node.inputs.properties.get_dict())
+    phonon = from_yaml_text(node.outputs.phonopy_yaml.get_content(), node.inputs.symprec.value)
+    settings = ExportSettings(
+        path=band_path(phonon, properties['band_path']),
+        band_npoints=properties['band_npoints'],
+        mesh=node.outputs.diagnostics['mesh'],
+        t_max=properties['t_max'],
+        t_step=properties['t_step'],
+        eigenvectors=eigenvectors,
+    )
+    return write_phonopy_files(phonon, Path(folder), settings)
