@@ -18,17 +18,29 @@ from ..engine.restoration import INFERENCE_STEPS, parse_restoration
 from ..engine.settings import parse_settings
 from ..ports import dict_validator
 from ..symmetry.records import RECORDS_NAMESPACE
+from ..validation import check_model_input
 from .gpus import gpu_directive
 
 validate_settings = dict_validator(parse_settings)
 EXIT_STATUS_FILE = '.engine_exit_status'
 
 
+def input_structures(structures: StructureSetData | StructureData) -> list:
+    """The structures of a ``structures`` input as ASE ``Atoms``."""
+    return structures.get_ase_list() if isinstance(structures, StructureSetData) else [structures.get_ase()]
+
+
 def validate_inputs(inputs, _) -> str | None:
-    """Cross-input checks: a remote model must live on the computer that runs the code."""
-    model, code = inputs.get('model'), inputs.get('code')
+    """Refused before launch: a remote model on another computer than the code, non-finite coordinates, elements
+    the model does not know."""
+    model, code, structures = inputs.get('model'), inputs.get('code'), inputs.get('structures')
     if isinstance(model, RemoteModelData) and code is not None and model.computer.pk != code.computer.pk:
         return f'the remote model is on computer {model.computer.label}, but the code runs on {code.computer.label}'
+    if model is not None and structures is not None:
+        try:
+            check_model_input(input_structures(structures), model.elements, model.model_name or f'PK {model.pk}')
+        except ValueError as exc:
+            return str(exc)
     return None
 
 
@@ -108,8 +120,7 @@ class EngineCalculation(CalcJob):
 
     def prepare_for_submission(self, folder) -> CalcInfo:
         model = self.inputs.model
-        structures = self.inputs.structures
-        atoms = structures.get_ase_list() if isinstance(structures, StructureSetData) else [structures.get_ase()]
+        atoms = input_structures(self.inputs.structures)
         restoration = self.inputs.restoration.get_dict() if 'restoration' in self.inputs else None
         settings = self.inputs.settings.get_dict() if 'settings' in self.inputs else None
         engine_io.write_job(

@@ -48,7 +48,8 @@ class TrainCalculation(CalcJob):
             'model_name',
             valid_type=Str,
             required=False,
-            help='Name recorded on the exported model (what `--model` accepts); the architecture name otherwise.',
+            help='Name of the exported model (what `--model` accepts), with its short hash if taken; the architecture '
+            'name otherwise.',
         )
         spec.input(
             'store_checkpoint',

@@ -32,10 +32,12 @@ class ProgressHandler(logging.Handler):
         )
 
 
-class HideProcessReports(logging.Filter):
-    """Keeps process reports off the terminal handlers while they are shown as progress lines instead."""
+class TerminalToStderr(logging.Filter):
+    """On the terminal handlers during a foreground run: process reports are left to the progress lines, and every
+    other message goes to stderr (AiiDA's CLI handler writes to stdout, which belongs to --json)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        record.err = True
         return not record.name.startswith(PROCESS_LOGGER)
 
 
@@ -47,7 +49,7 @@ def progress_on_stderr():
 
     handler = ProgressHandler()
     logging.getLogger(PROCESS_LOGGER).addHandler(handler)
-    hide = HideProcessReports()
+    hide = TerminalToStderr()
     terminal = [h for h in logging.getLogger('aiida').handlers if not isinstance(h, DBLogHandler)]
     for terminal_handler in terminal:
         terminal_handler.addFilter(hide)
@@ -59,32 +61,41 @@ def progress_on_stderr():
             terminal_handler.removeFilter(hide)
 
 
+VALIDATION_PREFIX = re.compile(r"^Error occurred validating port '[^']*': ")
+
+
+def instantiate(launcher, builder):
+    """Submit or run ``builder``; inputs the process refuses become one line, and nothing has been stored."""
+    try:
+        return launcher(builder)
+    except ValueError as exc:
+        raise click.ClickException(VALIDATION_PREFIX.sub('', str(exc).strip().splitlines()[0])) from exc
+
+
 def launch(builder, daemon: bool, as_json: bool):
-    """Submit to the daemon (print the PK, return None) or run here with progress (return the node)."""
+    """Submit to the daemon (print the PK, return None) or run here with progress (return the node).
+
+    A run that fails prints its exit status and message (which names the root cause) on stderr and, with
+    ``--json``, as the one JSON object on stdout.
+    """
     from aiida.engine import run_get_node, submit
 
+    from ..workflows.failures import root_cause
+
     if daemon:
-        node = submit(builder)
+        node = instantiate(submit, builder)
         if as_json:
             click.echo(json.dumps({'pk': node.pk, 'uuid': node.uuid}))
         else:
             click.echo(f'submitted {node.process_label}<{node.pk}>; follow it with: verdi process show {node.pk}')
         return None
     with progress_on_stderr():
-        _, node = run_get_node(builder)
+        _, node = instantiate(run_get_node, builder)
     if not node.is_finished_ok:
-        message = f'{node.process_label}<{node.pk}> failed: [{node.exit_status}] {node.exit_message}'
+        exit_message = node.exit_message or root_cause(node)
         if as_json:
-            click.echo(
-                json.dumps(
-                    {
-                        'pk': node.pk,
-                        'uuid': node.uuid,
-                        'exit_status': node.exit_status,
-                        'exit_message': node.exit_message,
-                    }
-                )
-            )
-        click.echo(f'Error: {message}', err=True)
+            payload = {'pk': node.pk, 'uuid': node.uuid, 'exit_status': node.exit_status, 'exit_message': exit_message}
+            click.echo(json.dumps(payload))
+        click.echo(f'Error: {node.process_label}<{node.pk}> failed: [{node.exit_status}] {exit_message}', err=True)
         sys.exit(1)
     return node

@@ -1,4 +1,4 @@
-"""``aiida-unconmlip models list|import|show`` (also ``verdi data unconmlip``)."""
+"""``aiida-unconmlip models list|import|show|rename`` (also ``verdi data unconmlip``)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ import click
 from aiida.cmdline.utils import decorators, echo
 
 from ..engine.potentials import BACKENDS
-from ..models import default_model_name
 
 
-def model_summary(node, default_name: str) -> dict:
-    """What users want to know about a model node, JSON-ready (``default``: it is the registry's default)."""
+def model_summary(node, default_sha256: str) -> dict:
+    """What users want to know about a model node, JSON-ready (``default``: it is the registry's default file)."""
     return {
         'pk': node.pk,
         'uuid': node.uuid,
@@ -25,13 +24,20 @@ def model_summary(node, default_name: str) -> dict:
         'cutoff': node.cutoff,
         'sha256': node.sha256,
         'source': node.model_source,
-        'default': node.model_name == default_name,
+        'default': node.sha256 == default_sha256,
     }
+
+
+def default_sha256() -> str:
+    from ..models import default_model_name
+    from ..models.names import shipped_sha256
+
+    return shipped_sha256(default_model_name())
 
 
 @click.group('models')
 def models():
-    """Model files recorded as nodes: list, import, show."""
+    """Model files recorded as nodes: list, import, show, rename."""
 
 
 @models.command('list')
@@ -45,8 +51,8 @@ def models_list(as_json: bool):
     from ..data.model import ModelData, RemoteModelData
 
     query = QueryBuilder().append((ModelData, RemoteModelData), tag='model').order_by({'model': {'id': 'asc'}})
-    default_name = default_model_name()
-    rows = [model_summary(node, default_name) for node in query.all(flat=True)]
+    default = default_sha256()
+    rows = [model_summary(node, default) for node in query.all(flat=True)]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -56,7 +62,7 @@ def models_list(as_json: bool):
     table = [
         [
             row['pk'],
-            row['name'] + (' (default)' if row['default'] else ''),
+            (row['name'] or '(no name)') + (' (default)' if row['default'] else ''),
             row['backend'],
             ','.join(row['elements'] or ['any']),
             row['sha256'][:12],
@@ -69,21 +75,46 @@ def models_list(as_json: bool):
 @models.command('import')
 @click.argument('path', type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option('--backend', type=click.Choice(BACKENDS), help='Default: ase for .json specs, else metatomic.')
-@click.option('--name', help='Name to register the model under (default: from the file).')
+@click.option('--name', help='Name to register the model under (default: what the file calls itself, if free).')
+@click.option('--replace', is_flag=True, help='Move the name from the model that has it to this file.')
 @decorators.with_dbenv()
-def models_import(path: Path, backend: str | None, name: str | None):
-    """Import a model file; a file already imported gives back its existing node."""
-    from ..data.model import ModelData, ModelImportError
+def models_import(path: Path, backend: str | None, name: str | None, replace: bool):
+    """Import a model file under a name; a file already imported gives back its existing node.
 
+    A name belongs to one model: a taken name is refused unless --replace moves it, and the names of the shipped
+    models always mean the shipped files.
+    """
+    from ..data.model import ModelData, ModelImportError
+    from ..models.importing import import_model
+
+    existing = ModelData.find_file(path)
     try:
-        node = ModelData.import_file(path, backend=backend, name=name, store=False)
+        node = import_model(path, name=name, replace=replace, backend=backend)
     except ModelImportError as exc:
         echo.echo_critical(str(exc))
-    if node.is_stored:
+    if existing is not None:
         echo.echo_report(f'already imported as model `{node.model_name}` (PK {node.pk}), sha256 {node.sha256}')
     else:
-        node.store()
         echo.echo_success(f'imported model `{node.model_name}` as PK {node.pk}, sha256 {node.sha256}')
+
+
+@models.command('rename')
+@click.argument('identifier')
+@click.argument('new_name')
+@decorators.with_dbenv()
+def models_rename(identifier: str, new_name: str):
+    """Give the model IDENTIFIER (name, PK, UUID) the name NEW_NAME (shipped models keep theirs)."""
+    from ..data.model import ModelImportError
+    from ..models.names import claim
+    from ..models.resolve import resolve_model
+
+    try:
+        node = resolve_model(identifier)
+        old = node.model_name
+        claim(node, new_name)
+    except ModelImportError as exc:
+        echo.echo_critical(str(exc))
+    echo.echo_success(f'model PK {node.pk} renamed from `{old}` to `{new_name}`')
 
 
 @models.command('show')
@@ -96,7 +127,7 @@ def models_show(identifier: str, as_json: bool):
     from ..models.resolve import resolve_model
 
     try:
-        summary = model_summary(resolve_model(identifier), default_model_name())
+        summary = model_summary(resolve_model(identifier), default_sha256())
     except ModelImportError as exc:
         echo.echo_critical(str(exc))
     if as_json:

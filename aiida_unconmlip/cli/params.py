@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
+
+INPUT_REFUSED = 1  # the exit status --json reports when the input was refused before anything was launched
 
 
 @contextmanager
@@ -21,15 +25,10 @@ def load_structures(value: str) -> list:
     """ASE structures from a file (CIF, POSCAR, extxyz, anything ASE reads) or from a StructureData PK/UUID."""
     path = Path(value)
     if path.is_file():
-        import ase.io
+        from ..structure_files import read_structure_file
 
-        try:
-            structures = ase.io.read(path, index=':')
-        except Exception as exc:
-            raise click.ClickException(f'cannot read a structure from {path}: {exc}') from exc
-        if not structures:
-            raise click.ClickException(f'{path} holds no structure')
-        return structures
+        with clear_errors():
+            return read_structure_file(path)
     if path.suffix or '/' in value:
         raise click.ClickException(f'structure file {value} does not exist')
     from aiida.common import exceptions
@@ -95,8 +94,25 @@ DAEMON = click.option('--daemon', is_flag=True, help='Submit to the daemon and p
 JSON = click.option('--json', 'as_json', is_flag=True, help='Print one JSON object (progress goes to stderr).')
 
 
+def failures_as_json(command):
+    """With --json, a refusal before launch is also the one JSON object on stdout (the message stays on stderr)."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except click.ClickException as exc:
+            if kwargs.get('as_json'):
+                payload = {'pk': None, 'uuid': None, 'exit_status': INPUT_REFUSED, 'exit_message': exc.format_message()}
+                click.echo(json.dumps(payload))
+            raise
+
+    return wrapper
+
+
 def run_options(command):
     """The options every run command shares: --gpus, --code, --computer, --daemon, --json."""
+    command = failures_as_json(command)
     for option in reversed((GPUS, CODE, COMPUTER, DAEMON, JSON)):
         command = option(command)
     return command

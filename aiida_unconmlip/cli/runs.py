@@ -40,9 +40,28 @@ def _print_summary(node, as_json: bool) -> None:
 @click.option('--no-relax', is_flag=True, help='Skip the relaxation.')
 @click.option('--supercell', nargs=3, type=int, help='Supercell repetitions of the standardised cell, e.g. 3 3 3.')
 @click.option('--min-length', type=float, help='Minimum supercell vector length (A), instead of the protocol value.')
+@click.option(
+    '--max-supercell-atoms',
+    type=click.IntRange(1),
+    help='Largest supercell accepted, in atoms (default: displacements.max_supercell_atoms of the protocol).',
+)
 @params.run_options
 @decorators.with_dbenv()
-def phonons(structure, model, protocol, l_max, no_relax, supercell, min_length, gpus, code, computer, daemon, as_json):
+def phonons(
+    structure,
+    model,
+    protocol,
+    l_max,
+    no_relax,
+    supercell,
+    min_length,
+    max_supercell_atoms,
+    gpus,
+    code,
+    computer,
+    daemon,
+    as_json,
+):
     """Phonons of STRUCTURE (a CIF/POSCAR/extxyz file or a StructureData PK)."""
     from ..workflows.phonons import PhononWorkChain
 
@@ -53,6 +72,8 @@ def phonons(structure, model, protocol, l_max, no_relax, supercell, min_length, 
         }
     if min_length is not None:
         overrides.setdefault('displacements', {})['min_length'] = min_length
+    if max_supercell_atoms is not None:
+        overrides.setdefault('displacements', {})['max_supercell_atoms'] = max_supercell_atoms
     if l_max is not None:
         overrides['restoration'] = {'rotational_average': _rotational_average(l_max)}
     with params.clear_errors():

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from .models import models_import, models_list, models_show
+from .models import models_import, models_list, models_rename, models_show
 
 
 @click.group('unconmlip')
 def unconmlip():
-    """Models of aiida-unconmlip: list, import, show."""
+    """Models of aiida-unconmlip: list, import, show, rename."""
 
 
-for command in (models_list, models_import, models_show):
+for command in (models_list, models_import, models_show, models_rename):
     unconmlip.add_command(command)

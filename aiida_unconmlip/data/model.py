@@ -38,6 +38,12 @@ class ModelAttributesMixin:
 
     @property
     def model_name(self) -> str:
+        """The name ``--model`` finds it by (the node's label, see :mod:`aiida_unconmlip.models.names`)."""
+        return self.label
+
+    @property
+    def declared_name(self) -> str | None:
+        """The name the file gave itself (or was given) when it was imported, kept as it was."""
         return self.base.attributes.get('name')
 
     @property
@@ -64,7 +70,8 @@ class ModelAttributesMixin:
 class ModelData(ModelAttributesMixin, SinglefileData):
     """A model file stored in the repository, identified by its sha256.
 
-    Use :meth:`import_file`: importing the same file twice returns the node already stored.
+    Use :meth:`import_file`: importing the same file twice returns the node already stored. Names are labels, given
+    by :func:`aiida_unconmlip.models.importing.import_model`.
     """
 
     @classmethod
@@ -72,6 +79,11 @@ class ModelData(ModelAttributesMixin, SinglefileData):
         """The stored model with this content hash, if any."""
         query = QueryBuilder().append(cls, filters={'attributes.sha256': sha256})
         return query.first(flat=True)
+
+    @classmethod
+    def find_file(cls, path: str | Path) -> ModelData | None:
+        """The stored model holding the same content as the file at ``path``, if any."""
+        return cls.find(sha256_of_file(path)) if Path(path).is_file() else None
 
     @classmethod
     def import_file(
@@ -156,6 +168,7 @@ class RemoteModelData(ModelAttributesMixin, Data):
         }
         for key, value in attributes.items():
             self.base.attributes.set(key, value)
+        self.label = name
 
     @property
     def remote_path(self) -> str:

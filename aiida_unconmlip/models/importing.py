@@ -1,18 +1,40 @@
-"""Import the shipped models as ``ModelData`` nodes (used by ``aiida-unconmlip setup``).
+"""Import model files as ``ModelData`` nodes under a name (``models import``, ``--model FILE``), and the shipped
+models (``aiida-unconmlip setup``).
 
 A model shipped with a provenance archive is imported from that archive, so the node keeps its links back to the
 training job and the DFT calculations (without the computer and codes of the machine that made it, see
-:mod:`.provenance_archive`); the others are imported from their file.
+:mod:`.provenance_archive`); the others are imported from their file. Names follow :mod:`.names`.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from aiida.orm import CalcJobNode, QueryBuilder
 
 from ..data.model import ModelData, ModelImportError
 from ..engine.hashing import sha256_of_file
 from . import shipped_models
+from .names import claim, free_name
 from .provenance_archive import import_provenance
+
+
+def import_model(
+    path: str | Path, name: str | None = None, replace: bool = False, backend: str | None = None
+) -> ModelData:
+    """The stored node of the model file at ``path``: the existing one if the file was imported before (its name
+    kept), else a new node called ``name`` (refused if taken, unless ``replace``) or, without a name, what the file
+    calls itself when that name is free."""
+    node = ModelData.import_file(path, backend=backend, source=Path(path).name, store=False)
+    if node.is_stored:
+        if name is not None and not node.label:
+            claim(node, name, replace)
+        return node
+    if name is not None:
+        claim(node, name, replace)
+    else:
+        node.label = free_name(node.base.attributes.get('name'), node)
+    return node.store()
 
 
 def trained_model(sha256: str) -> ModelData | None:
@@ -23,7 +45,7 @@ def trained_model(sha256: str) -> ModelData | None:
 
 
 def import_shipped_models() -> list[ModelData]:
-    """Return one stored node per shipped model, creating only those not yet in the profile."""
+    """Return one stored node per shipped model, named as the registry says, creating only those not yet here."""
     nodes = []
     for model in shipped_models():
         actual = sha256_of_file(model.path)
@@ -33,11 +55,12 @@ def import_shipped_models() -> list[ModelData]:
                 'the installation is damaged; reinstall aiida-unconmlip'
             )
         if model.provenance is None:
-            nodes.append(
-                ModelData.import_file(model.path, backend=model.backend, name=model.name, source='aiida-unconmlip')
-            )
-            continue
-        if trained_model(model.sha256) is None:
-            import_provenance(model.provenance)
-        nodes.append(trained_model(model.sha256))
+            node = ModelData.import_file(model.path, backend=model.backend, source='aiida-unconmlip')
+        else:
+            if trained_model(model.sha256) is None:
+                import_provenance(model.provenance)
+            node = trained_model(model.sha256)
+        if node.label != model.name:
+            claim(node, model.name)
+        nodes.append(node)
     return nodes

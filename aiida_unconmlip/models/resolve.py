@@ -1,7 +1,8 @@
 """Turn what a user types after ``--model`` into a stored model node.
 
-Accepted, in this order: ``ase:<dotted.import.path>`` (an ASE calculator, recorded as a spec file), a path to
-a model file (imported, deduplicated by hash), a registered model name, a PK or UUID.
+Accepted, in this order: ``ase:<dotted.import.path>`` (an allowed ASE calculator class: the shipped model with that
+calculator if there is one, else a spec recorded under the name ``ase:<path>``), a path to a model file (imported,
+deduplicated by hash), a model name (:mod:`.names`), a PK or UUID.
 """
 
 from __future__ import annotations
@@ -11,37 +12,52 @@ import tempfile
 from pathlib import Path
 
 from aiida.common import exceptions
-from aiida.orm import QueryBuilder, load_node
+from aiida.orm import load_node
 
 from ..data.model import ModelData, ModelImportError, RemoteModelData
+from ..engine.potentials.ase_backend import read_spec
+from . import shipped_models
+from .importing import import_model
+from .names import named
 
 ASE_PREFIX = 'ase:'
 
 
-def _import_ase_calculator(dotted_path: str) -> ModelData:
-    spec = {'calculator': dotted_path, 'name': dotted_path.rpartition('.')[2].lower()}
+def _shipped_ase_model(dotted_path: str) -> str | None:
+    """The name of the shipped model that is this ASE calculator with default settings, if any."""
+    for model in shipped_models():
+        if model.backend == 'ase':
+            spec = read_spec(model.path)
+            if spec['calculator'] == dotted_path and not spec.get('kwargs'):
+                return model.name
+    return None
+
+
+def _ase_model(dotted_path: str) -> ModelData | RemoteModelData:
+    shipped = _shipped_ase_model(dotted_path)
+    if shipped is not None:
+        return _by_name(shipped)
+    name = f'{ASE_PREFIX}{dotted_path}'
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f'{spec["name"]}.json'
-        path.write_text(json.dumps(spec, indent=2, sort_keys=True) + '\n')
-        return ModelData.import_file(path, backend='ase', source=f'{ASE_PREFIX}{dotted_path}')
+        path = Path(folder) / f'{dotted_path.rpartition(".")[2].lower()}.json'
+        path.write_text(json.dumps({'calculator': dotted_path, 'name': name}, indent=2, sort_keys=True) + '\n')
+        return import_model(path, name=name, backend='ase')
 
 
-def model_by_name(name: str) -> ModelData | RemoteModelData | None:
-    """The most recently stored model node with this name."""
-    query = QueryBuilder().append(
-        (ModelData, RemoteModelData), filters={'attributes.name': name}, project='*', tag='model'
-    )
-    query.order_by({'model': {'ctime': 'desc'}})
-    return query.first(flat=True)
+def _by_name(name: str) -> ModelData | RemoteModelData:
+    node = named(name)
+    if node is None:
+        raise ModelImportError(f'the model `{name}` is not in this profile: run `aiida-unconmlip setup`')
+    return node
 
 
 def resolve_model(identifier: str) -> ModelData | RemoteModelData:
     """The model node ``identifier`` names; :class:`ModelImportError` with a hint when none matches."""
     if identifier.startswith(ASE_PREFIX):
-        return _import_ase_calculator(identifier[len(ASE_PREFIX) :])
+        return _ase_model(identifier[len(ASE_PREFIX) :])
     if Path(identifier).is_file():
-        return ModelData.import_file(identifier)
-    node = model_by_name(identifier)
+        return import_model(identifier)
+    node = named(identifier)
     if node is not None:
         return node
     try:

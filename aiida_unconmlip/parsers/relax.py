@@ -6,6 +6,7 @@ from aiida.engine import ExitCode
 from aiida.orm import Dict, StructureData, TrajectoryData
 from ase import Atoms
 
+from ..calcjobs.base import input_structures
 from ..data import StructureSetData
 from ..data.ragged import unpack
 from ..engine import io as engine_io
@@ -22,8 +23,7 @@ class RelaxParser(EngineParser):
         arrays, report = outputs
         self.output_predictions(arrays, report)
 
-        inputs = self.node.inputs.structures
-        originals = inputs.get_ase_list() if isinstance(inputs, StructureSetData) else [inputs.get_ase()]
+        originals = input_structures(self.node.inputs.structures)
         positions = unpack(arrays['positions'], arrays['atom_offsets'])
         relaxed = [
             Atoms(numbers=original.numbers, positions=p, cell=cell, pbc=original.pbc)

@@ -13,6 +13,7 @@ from aiida.orm import ArrayData, Dict, SinglefileData
 from aiida.parsers import Parser
 
 from ..data.model import ModelData, ModelImportError
+from ..models.names import free_name
 
 EVALUATION = re.compile(r'Evaluating (training|validation|test) dataset')
 METRIC = re.compile(r'^(?P<name>.+?): (?P<value>[-+0-9.eE]+|nan) ?(?P<unit>\S*)$')
@@ -75,6 +76,7 @@ class TrainParser(Parser):
             model = ModelData.import_file(exported, name=name, source='unconmlip.train', store=False)
         except ModelImportError as exc:
             return self.exit_codes.ERROR_MISSING_OUTPUT.format(message=str(exc))
+        model.label = free_name(model.declared_name, model)  # a taken name gets the file's short hash
         self.out('model', model)
         if 'model.ckpt' in files:
             with self.retrieved.base.repository.open('model.ckpt', 'rb') as handle:

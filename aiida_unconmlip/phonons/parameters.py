@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..validation import DEFAULT_MAX_SUPERCELL_ATOMS
 from .force_constants import FC_METHODS
 
 DISPLACEMENTS = {
@@ -14,6 +15,7 @@ DISPLACEMENTS = {
     'plus_minus': True,
     'random_snapshots': None,
     'random_seed': None,
+    'max_supercell_atoms': DEFAULT_MAX_SUPERCELL_ATOMS,
 }
 FORCE_CONSTANTS = {'method': 'phonopy'}
 PROPERTIES = {
@@ -45,6 +47,9 @@ def parse_displacements(given: dict[str, Any] | None) -> dict[str, Any]:
         raise ValueError('displacements.plus_minus must be "auto", true or false')
     if values['random_snapshots'] is not None and values['random_snapshots'] < 1:
         raise ValueError('displacements.random_snapshots must be a positive integer')
+    limit = values['max_supercell_atoms']
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f'displacements.max_supercell_atoms must be a positive integer, not {limit!r}')
     return values
 
 

@@ -12,9 +12,12 @@ from aiida.engine import ToContext, WorkChain, if_
 from ..calcjobs.evaluate import EvaluateCalculation
 from ..engine.restoration import INFERENCE_STEPS, RELAXATION_STEPS, STEP_NAMES, parse_restoration
 from ..phonons.parameters import parse_displacements, parse_force_constants, parse_properties
+from ..phonons.setup import standardize, supercell_matrix_for
 from ..ports import dict_validator
 from ..symmetry import net_force_removal, space_group_projection
 from ..symmetry.records import RECORDS_NAMESPACE
+from ..validation import check_bulk_crystal, check_distances, check_model_input, supercell_size
+from .failures import root_cause
 from .phonon_steps import (
     merge_force_sets,
     phonon_properties,
@@ -32,14 +35,28 @@ def parse_all_restoration_steps(data: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def validate_inputs(inputs, _) -> str | None:
-    """The relaxation's symmetry tolerance is the work chain's ``symprec``: refuse a second, different one."""
+    """Refused before any job: a second symprec for the relaxation, a structure that is not a bulk crystal the model
+    can evaluate, a supercell that is singular or larger than ``displacements.max_supercell_atoms``."""
     parameters = inputs.get('relax', {}).get('relax', {}).get('parameters')
-    symprec = inputs.get('symprec')
-    if parameters is not None and symprec is not None and parameters.get('symprec', symprec.value) != symprec.value:
+    symprec = inputs['symprec'].value
+    if parameters is not None and parameters.get('symprec', symprec) != symprec:
         return (
-            f'relax.relax.parameters.symprec ({parameters["symprec"]}) differs from symprec ({symprec.value}): '
+            f'relax.relax.parameters.symprec ({parameters["symprec"]}) differs from symprec ({symprec}): '
             'give symprec once, on the phonon work chain; its relaxation uses it for FixSymmetry'
         )
+    atoms, model = inputs['structure'].get_ase(), inputs['evaluate']['model']
+    try:
+        check_model_input([atoms], model.elements, model.model_name or f'PK {model.pk}')
+        check_bulk_crystal(atoms)
+        check_distances(atoms)
+        displacements = parse_displacements(inputs['displacements'].get_dict())
+        standard, _ = standardize(atoms, symprec)
+        matrix = displacements['supercell_matrix'] or supercell_matrix_for(
+            standard.cell.array, displacements['min_length']
+        )
+        supercell_size(matrix, len(standard), displacements['max_supercell_atoms'])
+    except ValueError as exc:
+        return str(exc)
     return None
 
 
@@ -212,9 +229,7 @@ class PhononWorkChain(WorkChain):
     def inspect_relax(self):
         node = self.ctx.relax
         if not node.is_finished_ok:
-            return self.exit_codes.ERROR_RELAXATION_FAILED.format(
-                message=f'{node.process_label}<{node.pk}> exit status {node.exit_status}'
-            )
+            return self.exit_codes.ERROR_RELAXATION_FAILED.format(message=root_cause(node))
         self.ctx.structure = node.outputs.relaxed_structure
         self.out('relaxed_structure', node.outputs.relaxed_structure)
         return None
@@ -254,10 +269,7 @@ class PhononWorkChain(WorkChain):
         nodes = {key[len('evaluate_') :]: node for key, node in self.ctx.items() if key.startswith('evaluate_')}
         failed = [node for node in nodes.values() if not node.is_finished_ok]
         if failed:
-            node = failed[0]
-            return self.exit_codes.ERROR_EVALUATION_FAILED.format(
-                message=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}'
-            )
+            return self.exit_codes.ERROR_EVALUATION_FAILED.format(message=root_cause(failed[0]))
         forces = {name: node.outputs.forces for name, node in nodes.items()}
         self.ctx.forces = merge_force_sets(**forces) if len(forces) > 1 else next(iter(forces.values()))
         return None

@@ -9,7 +9,23 @@ from aiida.common import AttributeDict
 from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
 
 from ..calcjobs.relax import RelaxCalculation
+from ..validation import check_distances, check_model_input
 from .protocols import check_override_keys, load_protocol, recursive_merge
+
+
+def validate_inputs(inputs, _) -> str | None:
+    """Refused before launch: non-finite coordinates, overlapping atoms, elements the model does not know."""
+    relax = inputs.get('relax', {})
+    structure, model = relax.get('structures'), relax.get('model')
+    if structure is None or model is None:
+        return None
+    atoms = structure.get_ase()
+    try:
+        check_model_input([atoms], model.elements, model.model_name or f'PK {model.pk}')
+        check_distances(atoms)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 class RelaxWorkChain(BaseRestartWorkChain):
@@ -23,6 +39,7 @@ class RelaxWorkChain(BaseRestartWorkChain):
         super().define(spec)
         spec.expose_inputs(RelaxCalculation, namespace='relax')
         spec.inputs['relax']['structures'].valid_type = orm.StructureData
+        spec.inputs.validator = validate_inputs
         spec.outline(
             cls.setup,
             while_(cls.should_run_process)(

@@ -38,7 +38,6 @@ def submit_evaluate(submit_and_await, engine_code):
 @pytest.mark.parametrize(
     ('case', 'exit_status', 'message'),
     [
-        ('unknown_element', 320, 'Si'),
         ('overlapping_atoms', 321, 'overlapping atoms'),
         ('empty_structure', 321, 'no atoms'),
         ('direct_forces_without_head', 312, 'conservative'),
@@ -49,7 +48,6 @@ def test_bad_structures_and_requests(
 ):
     emt = shipped_models['emt']
     structures = {
-        'unknown_element': [copper(), bulk('Si')],
         'overlapping_atoms': [overlapping_copper()],
         'empty_structure': [Atoms(cell=[3, 3, 3], pbc=True)],
         'direct_forces_without_head': [copper()],
@@ -59,6 +57,22 @@ def test_bad_structures_and_requests(
     assert node.exit_status == exit_status
     assert message in node.exit_message
     assert started_daemon_client.is_daemon_running
+
+
+def test_an_element_the_model_does_not_know(submit_evaluate, shipped_models, pet_model_file, aiida_localhost):
+    with pytest.raises(ValueError, match='structure 1 \\(Si2\\) contains Si, which model `emt` does not know'):
+        submit_evaluate(shipped_models['emt'], [copper(), bulk('Si')])
+    # a model on the cluster recorded without its elements: the engine finds out and says so
+    unlisted = RemoteModelData(
+        computer=aiida_localhost,
+        remote_path=str(pet_model_file),
+        sha256=sha256_of_file(pet_model_file),
+        backend='metatomic',
+        name='elements-not-recorded',
+    ).store()
+    node = submit_evaluate(unlisted, [copper()])
+    assert node.exit_status == 320
+    assert 'contains Cu, which the model does not support' in node.exit_message
 
 
 def test_nan_producing_model(submit_evaluate, nan_model_file, started_daemon_client):
