@@ -1,5 +1,5 @@
-"""What the engine's CalcJobs share: model, structures, restoration and settings inputs, the GPU request, the
-restoration records, and the exit codes of engine errors (``ERROR_<engine error code>``, from the engine's own list)."""
+"""What the CalcJobs that evaluate a model share: model, structures, restoration and settings inputs, the GPU
+request, the predictions and the restoration records."""
 
 from __future__ import annotations
 
@@ -7,22 +7,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from aiida.common import CalcInfo, CodeInfo
-from aiida.engine import CalcJob
 from aiida.orm import ArrayData, Dict, StructureData
 
 from ..data import ForceSetData, ModelData, RemoteModelData, StructureSetData
 from ..engine import io as engine_io
-from ..engine.errors import engine_errors
 from ..engine.restoration import INFERENCE_STEPS, parse_restoration
 from ..engine.settings import parse_settings
 from ..ports import dict_validator
 from ..symmetry.records import RECORDS_NAMESPACE
 from ..validation import check_model_input
+from .engine_job import EngineJob
 from .gpus import gpu_directive
 
 validate_settings = dict_validator(parse_settings)
-EXIT_STATUS_FILE = '.engine_exit_status'
 
 
 def input_structures(structures: StructureSetData | StructureData) -> list:
@@ -44,8 +41,8 @@ def validate_inputs(inputs, _) -> str | None:
     return None
 
 
-class EngineCalculation(CalcJob):
-    """Base of the CalcJobs that run ``unconmlip-engine``; subclasses say which task and what it needs."""
+class EngineCalculation(EngineJob):
+    """Base of the CalcJobs that evaluate a model with ``unconmlip-engine``; subclasses say which task."""
 
     _restoration_steps: Sequence[str] = INFERENCE_STEPS
 
@@ -79,7 +76,6 @@ class EngineCalculation(CalcJob):
             default=0,
             help='GPUs per node; becomes the scheduler directive for SLURM and PBS Pro (nothing for core.direct).',
         )
-        spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
         spec.inputs.validator = validate_inputs
 
         spec.output('energies', valid_type=ArrayData, help='Energies (eV), array `energies` (N,).')
@@ -94,15 +90,6 @@ class EngineCalculation(CalcJob):
         spec.output('timing', valid_type=Dict, help='Wall and model time, device, library versions.')
         spec.default_output_node = 'timing'
 
-        spec.exit_code(
-            300, 'ERROR_MISSING_OUTPUT', message='The engine wrote neither results nor an error record: {message}'
-        )
-        spec.exit_code(
-            303, 'ERROR_ENGINE_KILLED', message='The engine was killed by signal {signal} before it finished: {message}'
-        )
-        for error in engine_errors():
-            spec.exit_code(error.exit_status, f'ERROR_{error.code}', message=f'{error.summary}: {{message}}')
-
     def _setup_inputs(self) -> None:
         """Add the GPU request to the scheduler header once the computer (and so its scheduler) is known."""
         super()._setup_inputs()
@@ -115,33 +102,16 @@ class EngineCalculation(CalcJob):
         """The ``relax`` section of job.json for task relax; None means task evaluate."""
         return None
 
-    def retrieve_list(self) -> list[str]:
-        return [engine_io.RESULTS_FILE, engine_io.REPORT_FILE, engine_io.ERROR_FILE, EXIT_STATUS_FILE]
-
-    def prepare_for_submission(self, folder) -> CalcInfo:
+    def write_inputs(self, folder) -> list[tuple[str, str, str]]:
         model = self.inputs.model
-        atoms = input_structures(self.inputs.structures)
         restoration = self.inputs.restoration.get_dict() if 'restoration' in self.inputs else None
         settings = self.inputs.settings.get_dict() if 'settings' in self.inputs else None
         engine_io.write_job(
             Path(folder.abspath),
-            atoms,
+            input_structures(self.inputs.structures),
             model=model.engine_reference(),
             restoration=parse_restoration(restoration, self._restoration_steps),
             settings=parse_settings(settings).as_dict(),
             relax=self.task_parameters(),
         )
-
-        codeinfo = CodeInfo()
-        codeinfo.code_uuid = self.inputs.code.uuid
-        codeinfo.cmdline_params = ['.']
-
-        calcinfo = CalcInfo()
-        calcinfo.codes_info = [codeinfo]
-        calcinfo.local_copy_list = (
-            [(model.uuid, model.filename, model.filename)] if isinstance(model, ModelData) else []
-        )
-        calcinfo.retrieve_list = self.retrieve_list()
-        if not self.node.get_option('append_text'):  # else $? would be the status of the user's own append_text
-            calcinfo.append_text = f'echo $? > {EXIT_STATUS_FILE}'
-        return calcinfo
+        return [(model.uuid, model.filename, model.filename)] if isinstance(model, ModelData) else []

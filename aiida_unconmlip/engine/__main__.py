@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .errors import EngineCrash, EngineError
 from .evaluate import evaluate_structures
-from .io import Job, read_job, write_error, write_relax_results, write_results
+from .io import Job, read_job, read_spec, write_error, write_relax_results, write_results
 from .potentials import Potential, load_potential
 from .relax import relax_structures
 
@@ -21,7 +21,13 @@ EXIT_CRASH = 1
 
 def run_job(folder: str | Path) -> None:
     """Read the job in ``folder``, run it, write its results there."""
-    job = read_job(folder)
+    spec = read_spec(folder)
+    if spec['task'] == 'phonopy':
+        from .phonopy_task import run_phonopy_job
+
+        run_phonopy_job(folder, spec)
+        return
+    job = read_job(folder, spec)
     potential = load_potential(
         job.model.path, job.model.backend, job.model.sha256, device=job.settings.device, dtype=job.settings.dtype
     )

@@ -1,6 +1,6 @@
 """The folder contract between the AiiDA side and the engine: the one interface the two halves share.
 
-Input folder (written by the ``unconmlip.evaluate`` CalcJob, or by hand):
+Input folder (written by the ``unconmlip.evaluate`` and ``unconmlip.relax`` CalcJobs, or by hand):
 
 ``job.json``
     ``{"task": "evaluate" | "relax",
@@ -31,6 +31,17 @@ Output, written into the same folder:
     and for task relax
     ``"relaxation": [{"converged", "steps", "energy_ev", "space_group_input", "space_group_output", "seconds"},
     ...]``.
+Task ``phonopy`` (written by the ``unconmlip.phonopy`` CalcJob; :mod:`aiida_unconmlip.engine.phonopy_task`)
+    Input: ``job.json`` ``{"task": "phonopy", "phonopy": {"symprec", "method": "phonopy" | "symfc",
+    "force_constant_symmetrization": bool, "properties": {...}, "space_group": {"number", "symbol"},
+    "space_group_kept": bool | null}}`` (``properties`` as the phonon work chain's), ``phonopy_disp.yaml``
+    (phonopy's setup with the displacements), ``forces.npz`` with ``forces`` (displacements, atoms, 3) eV/A.
+    Output: ``phonopy_params.yaml`` (with forces and force constants), ``results.npz`` (``force_constants``
+    eV/A^2, ``primitive_cell``, ``band_kpoints``, ``band_frequencies`` THz, ``dos_frequencies``, ``total_dos``,
+    ``temperatures``, ``free_energy`` kJ/mol, ``entropy`` and ``heat_capacity`` J/K/mol, ``mesh``, and with
+    ``properties.projected_dos`` ``pdos_frequencies`` and ``projected_dos``) and ``report.json``
+    (``restoration_steps``, ``band_labels`` [[index, label], ...], ``primitive_symbols``, ``diagnostics``,
+    ``timing``).
 ``error.json`` (only on failure)
     ``{"code": "<ERROR CODE>", "message": "..."}`` with the codes of :mod:`aiida_unconmlip.engine.errors`
     (``ENGINE_CRASH`` for unexpected exceptions).
@@ -60,7 +71,7 @@ RESULTS_FILE = 'results.npz'
 REPORT_FILE = 'report.json'
 ERROR_FILE = 'error.json'
 TRAJECTORIES_FILE = 'trajectories.npz'
-TASKS = ('evaluate', 'relax')
+TASKS = ('evaluate', 'relax', 'phonopy')
 
 
 @dataclass(frozen=True)
@@ -83,16 +94,23 @@ class Job:
     relax: RelaxParameters | None
 
 
-def read_job(folder: str | Path) -> Job:
-    """Parse and validate an input folder."""
+def read_spec(folder: str | Path) -> dict[str, Any]:
+    """job.json of an input folder, with a known ``task``."""
     folder = Path(folder)
     try:
         spec = json.loads((folder / JOB_FILE).read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise InvalidJob(f'cannot read {folder / JOB_FILE}: {exc}') from exc
-    task = spec.get('task', 'evaluate')
-    if task not in TASKS:
-        raise InvalidJob(f'unknown task {task!r}; this engine runs {list(TASKS)}')
+    spec.setdefault('task', 'evaluate')
+    if spec['task'] not in TASKS:
+        raise InvalidJob(f'unknown task {spec["task"]!r}; this engine runs {list(TASKS)}')
+    return spec
+
+
+def read_job(folder: str | Path, spec: dict[str, Any]) -> Job:
+    """Parse and validate the input folder of a task that evaluates a model (evaluate, relax)."""
+    folder = Path(folder)
+    task = spec['task']
     model = spec.get('model') or {}
     if 'path' not in model or 'backend' not in model:
         raise InvalidJob(f'{JOB_FILE} must give model.path and model.backend')
@@ -173,9 +191,10 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def _write_report(
-    folder: Path, model_description: dict[str, Any], restoration_steps: list[StepRecord], **sections: Any
+def write_report(
+    folder: Path, model_description: dict[str, Any] | None, restoration_steps: list[StepRecord], **sections: Any
 ) -> None:
+    """report.json: the restoration records, the task's own sections, the model (if any), library versions."""
     report = {
         'restoration_steps': [record.as_dict() for record in restoration_steps],
         **sections,
@@ -199,7 +218,7 @@ def write_results(folder: str | Path, result: EvaluationResult, model_descriptio
         atom_offsets=_offsets(result.forces),
         stresses=result.stresses,
     )
-    _write_report(folder, model_description, result.restoration_steps, timing=result.timing)
+    write_report(folder, model_description, result.restoration_steps, timing=result.timing)
 
 
 def write_relax_results(
@@ -240,7 +259,7 @@ def write_relax_results(
         }
         for r in results
     ]
-    _write_report(folder, model_description, restoration_steps, timing=timing, relaxation=relaxation)
+    write_report(folder, model_description, restoration_steps, timing=timing, relaxation=relaxation)
 
 
 def write_error(folder: str | Path, code: str, message: str) -> None:

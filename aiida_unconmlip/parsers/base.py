@@ -11,7 +11,7 @@ from aiida.engine import ExitCode
 from aiida.orm import ArrayData, Dict
 from aiida.parsers import Parser
 
-from ..calcjobs.base import EXIT_STATUS_FILE
+from ..calcjobs.engine_job import EXIT_STATUS_FILE
 from ..data import ForceSetData
 from ..data.ragged import unpack
 from ..engine import io as engine_io

@@ -25,6 +25,7 @@ PROPERTIES = {
     't_max': 1000.0,
     't_step': 10.0,
     'imaginary_tolerance_thz': 0.01,
+    'projected_dos': False,
 }
 
 
@@ -90,5 +91,7 @@ def parse_properties(given: dict[str, Any] | None) -> dict[str, Any]:
     values = with_defaults('properties', PROPERTIES, given)
     if values['band_npoints'] < 3 or values['mesh_length'] <= 0 or values['t_step'] <= 0:
         raise ValueError('properties need band_npoints >= 3 and positive mesh_length and t_step')
+    if not isinstance(values['projected_dos'], bool):
+        raise ValueError('properties.projected_dos is true or false (eigenvectors on the full mesh: costly)')
     values['band_path'] = parse_band_path(values['band_path'])
     return values

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,8 +57,30 @@ def run_band_structure(phonon: Phonopy, segments: list[np.ndarray]) -> list[np.n
     return [np.array(frequencies) for frequencies in phonon.band_structure.frequencies]
 
 
-def run_dos_and_thermal(phonon: Phonopy, mesh_length: float, t_max: float, t_step: float) -> dict[str, np.ndarray]:
-    """Total DOS and thermal properties on a Gamma-centred symmetric mesh, projected DOS on the full mesh."""
+def band_points(
+    path: BandPath, segments: list[np.ndarray], connections: list[bool], frequencies: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, str]]]:
+    """q-points, frequencies and labels as AiiDA's ``BandsData`` draws and exports them: a point shared by two
+    connected segments appears once, a jump between runs keeps both end points (shown as ``U|K``)."""
+    ends = [pair for run in path.runs for pair in itertools.pairwise(run)]
+    kpoints, bands, labels = [], [], []
+    connected_to_previous = False
+    for segment, values, (first, last), connected in zip(segments, frequencies, ends, connections, strict=True):
+        skip = 1 if connected_to_previous else 0
+        if not skip:
+            labels.append((len(kpoints), first))
+        kpoints.extend(segment[skip:])
+        bands.extend(values[skip:])
+        labels.append((len(kpoints) - 1, last))
+        connected_to_previous = connected
+    return np.array(kpoints), np.array(bands), labels
+
+
+def run_dos_and_thermal(
+    phonon: Phonopy, mesh_length: float, t_max: float, t_step: float, projected: bool
+) -> dict[str, np.ndarray]:
+    """Total DOS and thermal properties on a Gamma-centred symmetric mesh; with ``projected``, the projected DOS too
+    (eigenvectors on the full mesh: the expensive part, so only on request)."""
     phonon.run_mesh(mesh_length, is_gamma_center=True)
     mesh_frequencies = np.array(phonon.mesh.frequencies)
     mesh_qpoints = np.array(phonon.mesh.qpoints)
@@ -77,8 +100,9 @@ def run_dos_and_thermal(phonon: Phonopy, mesh_length: float, t_max: float, t_ste
         'entropy': np.array(thermal.entropy),
         'heat_capacity': np.array(thermal.heat_capacity),
     }
-    phonon.run_mesh(mesh_length, is_gamma_center=True, with_eigenvectors=True, is_mesh_symmetry=False)
-    phonon.run_projected_dos()
-    results['pdos_frequencies'] = np.array(phonon.projected_dos.frequency_points)
-    results['projected_dos'] = np.array(phonon.projected_dos.projected_dos)
+    if projected:
+        phonon.run_mesh(mesh_length, is_gamma_center=True, with_eigenvectors=True, is_mesh_symmetry=False)
+        phonon.run_projected_dos()
+        results['pdos_frequencies'] = np.array(phonon.projected_dos.frequency_points)
+        results['projected_dos'] = np.array(phonon.projected_dos.projected_dos)
     return results

@@ -10,6 +10,7 @@ from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_
 
 from ..calcjobs.evaluate import EvaluateCalculation
+from ..calcjobs.phonopy import FORCE_CONSTANT_STEPS, PhonopyCalculation
 from ..engine.restoration import INFERENCE_STEPS, RELAXATION_STEPS, STEP_NAMES, parse_restoration
 from ..phonons.parameters import parse_displacements, parse_force_constants, parse_properties
 from ..phonons.setup import standardize, supercell_matrix_for
@@ -18,14 +19,7 @@ from ..symmetry import net_force_removal, space_group_projection
 from ..symmetry.records import RECORDS_NAMESPACE
 from ..validation import check_bulk_crystal, check_distances, check_model_input, supercell_size
 from .failures import root_cause
-from .phonon_steps import (
-    merge_force_sets,
-    phonon_properties,
-    phonopy_displacements,
-    produce_force_constants,
-    refine_structure,
-    split_structure_set,
-)
+from .phonon_steps import merge_force_sets, phonopy_displacements, refine_structure, split_structure_set
 from .protocols import check_override_keys, load_protocol, recursive_merge
 from .relax import RelaxWorkChain
 
@@ -58,6 +52,17 @@ def validate_inputs(inputs, _) -> str | None:
     except ValueError as exc:
         return str(exc)
     return None
+
+
+PHONOPY_OUTPUTS = (
+    'force_constants',
+    'phonopy_yaml',
+    'band_structure',
+    'total_dos',
+    'projected_dos',
+    'thermal_properties',
+    'diagnostics',
+)
 
 
 class PhononWorkChain(WorkChain):
@@ -140,8 +145,8 @@ class PhononWorkChain(WorkChain):
             cls.run_evaluate,
             cls.inspect_evaluate,
             cls.restore_forces,
-            cls.compute_force_constants,
-            cls.compute_properties,
+            cls.run_phonopy,
+            cls.inspect_phonopy,
         )
 
         spec.output('relaxed_structure', valid_type=orm.StructureData, required=False)
@@ -151,12 +156,13 @@ class PhononWorkChain(WorkChain):
         spec.output('phonopy_yaml', valid_type=orm.SinglefileData, help='Open with phonopy.load.')
         spec.output('band_structure', valid_type=orm.BandsData)
         spec.output('total_dos', valid_type=orm.XyData)
-        spec.output('projected_dos', valid_type=orm.XyData)
+        spec.output('projected_dos', valid_type=orm.XyData, required=False, help='With properties.projected_dos.')
         spec.output('thermal_properties', valid_type=orm.XyData)
         spec.output('diagnostics', valid_type=orm.Dict)
 
         spec.exit_code(401, 'ERROR_RELAXATION_FAILED', message='The relaxation failed: {message}')
         spec.exit_code(402, 'ERROR_EVALUATION_FAILED', message='Evaluating the displaced supercells failed: {message}')
+        spec.exit_code(403, 'ERROR_PHONOPY_FAILED', message='The force constants and properties failed: {message}')
 
     @classmethod
     def get_builder_from_protocol(
@@ -286,24 +292,38 @@ class PhononWorkChain(WorkChain):
             effect = cleaned[RECORDS_NAMESPACE]['net_force_removal']['effect']
             self.report(f'net_force_removal removed up to {max(effect["net_force_norm"]):.2e} eV/A')
 
-    def compute_force_constants(self):
-        outputs = produce_force_constants(
-            self.ctx.phonopy_setup,
-            self.ctx.forces,
-            self.inputs.force_constants,
-            orm.Bool(self.ctx.restoration['force_constant_symmetrization']),
-            self.inputs.symprec,
-        )
-        self.ctx.phonopy_yaml = outputs['phonopy_yaml']
-        self.out('force_constants', outputs['force_constants'])
-        self.out('phonopy_yaml', outputs['phonopy_yaml'])
-        if self.ctx.restoration['force_constant_symmetrization']:
-            effect = outputs[RECORDS_NAMESPACE]['force_constant_symmetrization']['effect']
-            self.report(f'force_constant_symmetrization changed them by {effect["relative_change"]:.2e}')
+    def run_phonopy(self):
+        """Force constants, their symmetrisation and the phonon properties: one job on the compute node."""
+        evaluate = self.exposed_inputs(EvaluateCalculation, 'evaluate')
+        options = {  # the evaluate job's scheduler settings, without its GPUs and parser
+            key: value
+            for key, value in evaluate['metadata'].get('options', {}).items()
+            if key not in ('gpus', 'parser_name')
+        }
+        inputs = {
+            'code': evaluate['code'],
+            'phonopy_setup': self.ctx.phonopy_setup,
+            'forces': self.ctx.forces,
+            'symmetry': self.ctx.symmetry,
+            'force_constants': self.inputs.force_constants,
+            'properties': self.inputs.properties,
+            'restoration': self._restoration_of(FORCE_CONSTANT_STEPS),
+            'metadata': {'call_link_label': 'phonopy', 'options': options},
+        }
+        node = self.submit(PhonopyCalculation, **inputs)
+        self.report(f'launched PhonopyCalculation<{node.pk}> for the force constants and properties')
+        return ToContext(phonopy=node)
 
-    def compute_properties(self):
-        outputs = phonon_properties(self.ctx.phonopy_yaml, self.inputs.properties, self.ctx.symmetry)
+    def inspect_phonopy(self):
+        node = self.ctx.phonopy
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_PHONOPY_FAILED.format(message=root_cause(node))
+        if RECORDS_NAMESPACE in node.outputs:
+            effect = node.outputs[RECORDS_NAMESPACE]['force_constant_symmetrization']['effect']
+            self.report(f'force_constant_symmetrization changed them by {effect["relative_change"]:.2e}')
         self.out('structure', self.ctx.unitcell)
         self.out('symmetry', self.ctx.symmetry)
-        for name in ('band_structure', 'total_dos', 'projected_dos', 'thermal_properties', 'diagnostics'):
-            self.out(name, outputs[name])
+        for name in PHONOPY_OUTPUTS:
+            if name in node.outputs:
+                self.out(name, node.outputs[name])
+        return None

@@ -1,0 +1,99 @@
+"""``unconmlip.phonopy``: force constants and phonon properties of a displacement set, on the compute node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiida.orm import ArrayData, BandsData, Dict, SinglefileData, XyData
+
+from ..data import ForceSetData
+from ..engine.errors import EngineCrash, InvalidJob
+from ..engine.phonopy_task import PARAMS_FILE, write_phonopy_job
+from ..engine.restoration import parse_restoration
+from ..phonons.parameters import parse_force_constants, parse_properties
+from ..ports import dict_validator
+from ..symmetry.records import RECORDS_NAMESPACE
+from .engine_job import EngineJob
+
+FORCE_CONSTANT_STEPS = ('force_constant_symmetrization',)
+
+
+def parse_force_constant_steps(data: dict | None) -> dict:
+    return parse_restoration(data, FORCE_CONSTANT_STEPS)
+
+
+class PhonopyCalculation(EngineJob):
+    """Force constants from the (restored) forces, symmetrised if the restoration asks, then the band structure,
+    DOS, thermal properties and symmetry diagnostics, with phonopy.
+
+    A CalcJob rather than a calcfunction: on large supercells and fine meshes this takes minutes and memory, which
+    belongs on a compute node and survives a daemon restart; it needs no model and imports no torch.
+    """
+
+    _engine_errors = (EngineCrash, InvalidJob)
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.inputs['metadata']['options']['parser_name'].default = 'unconmlip.phonopy'
+        spec.input('phonopy_setup', valid_type=SinglefileData, help="phonopy's yaml of the displacement set.")
+        spec.input('forces', valid_type=ForceSetData, help='Forces (eV/A) of the displaced supercells, in order.')
+        spec.input('symmetry', valid_type=Dict, help='What refinement found: symprec, number, international.')
+        spec.input(
+            'force_constants',
+            valid_type=Dict,
+            required=False,
+            validator=dict_validator(parse_force_constants),
+            help='method: phonopy or symfc.',
+        )
+        spec.input(
+            'properties',
+            valid_type=Dict,
+            required=False,
+            validator=dict_validator(parse_properties),
+            help='band_npoints, band_path, mesh_length (A), t_max and t_step (K), imaginary_tolerance_thz, '
+            'projected_dos.',
+        )
+        spec.input(
+            'restoration',
+            valid_type=Dict,
+            required=False,
+            validator=dict_validator(parse_force_constant_steps),
+            help='The restoration step it applies: {"force_constant_symmetrization": true|false} (default true).',
+        )
+        spec.output('force_constants', valid_type=ArrayData, help='Compact force constants (eV/A^2).')
+        spec.output('phonopy_yaml', valid_type=SinglefileData, help='phonopy_params.yaml: open with phonopy.load.')
+        spec.output('band_structure', valid_type=BandsData, help='Frequencies (THz) on the band path, labelled.')
+        spec.output('total_dos', valid_type=XyData, help='Total DOS (states/THz).')
+        spec.output('projected_dos', valid_type=XyData, required=False, help='Projected DOS, on request.')
+        spec.output('thermal_properties', valid_type=XyData, help='Free energy, entropy, heat capacity against T.')
+        spec.output('diagnostics', valid_type=Dict, help='Symmetry diagnostics of the spectrum.')
+        spec.output_namespace(
+            RECORDS_NAMESPACE,
+            valid_type=Dict,
+            dynamic=True,
+            help='The record of force_constant_symmetrization, when applied.',
+        )
+        spec.default_output_node = 'diagnostics'
+
+    def write_inputs(self, folder) -> list[tuple[str, str, str]]:
+        symmetry = self.inputs.symmetry
+        restoration = parse_force_constant_steps(self._dict_input('restoration'))
+        request = {
+            'symprec': symmetry['symprec'],
+            'method': parse_force_constants(self._dict_input('force_constants'))['method'],
+            'force_constant_symmetrization': restoration['force_constant_symmetrization'],
+            'properties': parse_properties(self._dict_input('properties')),
+            'space_group': {'number': symmetry['number'], 'symbol': symmetry['international']},
+            'space_group_kept': symmetry.get('space_group_kept'),
+        }
+        write_phonopy_job(
+            Path(folder.abspath), self.inputs.phonopy_setup.get_content(), self.inputs.forces.get_stacked(), request
+        )
+        return []
+
+    def _dict_input(self, name: str) -> dict | None:
+        return self.inputs[name].get_dict() if name in self.inputs else None
+
+    def retrieve_list(self) -> list[str]:
+        return [*super().retrieve_list(), PARAMS_FILE]

@@ -1,0 +1,86 @@
+"""Task ``phonopy``: force constants and phonon properties from the forces of a displacement set (the folder format is
+described with the others in :mod:`aiida_unconmlip.engine.io`). It needs no model, so it imports no torch."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidJob
+from .io import JOB_FILE, RESULTS_FILE, write_report
+
+TASK = 'phonopy'
+SETUP_FILE = 'phonopy_disp.yaml'
+FORCES_FILE = 'forces.npz'
+PARAMS_FILE = 'phonopy_params.yaml'
+REQUEST_KEYS = ('symprec', 'method', 'force_constant_symmetrization', 'properties', 'space_group', 'space_group_kept')
+
+
+def write_phonopy_job(folder: str | Path, setup_yaml: str, forces: np.ndarray, request: dict[str, Any]) -> None:
+    """An input folder of task phonopy (the CalcJob writes it; ``request`` holds :data:`REQUEST_KEYS`)."""
+    folder = Path(folder)
+    (folder / JOB_FILE).write_text(json.dumps({'task': TASK, TASK: request}, indent=2))
+    (folder / SETUP_FILE).write_text(setup_yaml)
+    np.savez(folder / FORCES_FILE, forces=np.asarray(forces, dtype=float))
+
+
+def read_request(spec: dict[str, Any]):
+    """The :class:`~aiida_unconmlip.phonons.calculation.PhononRequest` of a job.json, validated."""
+    from ..phonons.calculation import PhononRequest
+    from ..phonons.parameters import parse_force_constants, parse_properties
+
+    request = spec.get(TASK) or {}
+    missing = [key for key in REQUEST_KEYS if key not in request]
+    if missing:
+        raise InvalidJob(f'{JOB_FILE} of task phonopy lacks {", ".join(missing)}')
+    try:
+        method = parse_force_constants({'method': request['method']})['method']
+        properties = parse_properties(request['properties'])
+    except ValueError as exc:
+        raise InvalidJob(str(exc)) from exc
+    return PhononRequest(
+        symprec=float(request['symprec']),
+        method=method,
+        symmetrize=bool(request['force_constant_symmetrization']),
+        properties=properties,
+        space_group=request['space_group'],
+        space_group_kept=request['space_group_kept'],
+    )
+
+
+def run_phonopy_job(folder: str | Path, spec: dict[str, Any]) -> None:
+    """Read the phonopy job in ``folder``, compute, write its results there."""
+    from ..phonons.calculation import compute_phonons
+
+    folder = Path(folder)
+    start = time.perf_counter()
+    request = read_request(spec)
+    try:
+        setup_yaml = (folder / SETUP_FILE).read_text()
+        with np.load(folder / FORCES_FILE, allow_pickle=False) as data:
+            forces = data['forces']
+    except (OSError, KeyError, ValueError) as exc:
+        raise InvalidJob(f'cannot read the phonopy setup or forces in {folder}: {exc}') from exc
+    results = compute_phonons(setup_yaml, forces, request)
+    (folder / PARAMS_FILE).write_text(results.phonopy_params)
+    np.savez(
+        folder / RESULTS_FILE,
+        force_constants=results.force_constants,
+        primitive_cell=results.primitive_cell,
+        band_kpoints=results.band_kpoints,
+        band_frequencies=results.band_frequencies,
+        **{key: value for key, value in results.mesh.items() if key not in ('mesh_qpoints', 'mesh_frequencies')},
+    )
+    write_report(
+        folder,
+        None,
+        results.records,
+        band_labels=results.band_labels,
+        primitive_symbols=results.primitive_symbols,
+        diagnostics=results.diagnostics,
+        timing={'wall_seconds': time.perf_counter() - start, 'displacements': len(forces)},
+    )
