@@ -41,6 +41,7 @@ class RelaxParser(EngineParser):
                 positions=frames[f'positions_{index}'],
                 stepids=frames[f'steps_{index}'].astype(int),
                 cells=frames[f'cells_{index}'],
+                pbc=[bool(periodic) for periodic in original.pbc],
             )
             trajectory.set_array('energies', frames[f'energies_{index}'])
             self.out(f'trajectories.structure_{index}', trajectory)

@@ -242,7 +242,9 @@ class PhononWorkChain(WorkChain):
 
     def refine(self):
         original = {'original': self.inputs.structure} if 'relax' in self.inputs else {}
-        refined = refine_structure(self.ctx.structure, self.inputs.symprec, **original)
+        refined = refine_structure(
+            self.ctx.structure, self.inputs.symprec, **original, metadata={'call_link_label': 'refine_structure'}
+        )
         self.ctx.unitcell, self.ctx.symmetry = refined['structure'], refined['symmetry']
         self.report(
             f'space group {self.ctx.symmetry["international"]} ({self.ctx.symmetry["number"]}) '
@@ -250,13 +252,20 @@ class PhononWorkChain(WorkChain):
         )
 
     def displace(self):
-        outputs = phonopy_displacements(self.ctx.unitcell, self.inputs.displacements, self.inputs.symprec)
+        outputs = phonopy_displacements(
+            self.ctx.unitcell,
+            self.inputs.displacements,
+            self.inputs.symprec,
+            metadata={'call_link_label': 'phonopy_displacements'},
+        )
         self.ctx.supercells, self.ctx.phonopy_setup = outputs['supercells'], outputs['phonopy_setup']
         self.report(f'{len(self.ctx.supercells)} displaced supercells of {self.ctx.supercells.formulas[0]}')
 
     def run_evaluate(self):
         chunks = (
-            split_structure_set(self.ctx.supercells, self.inputs.n_chunks)
+            split_structure_set(
+                self.ctx.supercells, self.inputs.n_chunks, metadata={'call_link_label': 'split_structure_set'}
+            )
             if self.inputs.n_chunks.value > 1
             else {'chunk_00': self.ctx.supercells}
         )
@@ -277,17 +286,26 @@ class PhononWorkChain(WorkChain):
         if failed:
             return self.exit_codes.ERROR_EVALUATION_FAILED.format(message=root_cause(failed[0]))
         forces = {name: node.outputs.forces for name, node in nodes.items()}
-        self.ctx.forces = merge_force_sets(**forces) if len(forces) > 1 else next(iter(forces.values()))
+        self.ctx.forces = (
+            merge_force_sets(**forces, metadata={'call_link_label': 'merge_force_sets'})
+            if len(forces) > 1
+            else next(iter(forces.values()))
+        )
         return None
 
     def restore_forces(self):
         if self.ctx.restoration['space_group_projection']:
-            projected = space_group_projection(self.ctx.supercells, self.ctx.forces, self.inputs.symprec)
+            projected = space_group_projection(
+                self.ctx.supercells,
+                self.ctx.forces,
+                self.inputs.symprec,
+                metadata={'call_link_label': 'space_group_projection'},
+            )
             self.ctx.forces = projected['forces']
             effect = projected[RECORDS_NAMESPACE]['space_group_projection']['effect']
             self.report(f'space_group_projection removed up to {max(effect["forces_removed_max"]):.2e} eV/A')
         if self.ctx.restoration['net_force_removal']:
-            cleaned = net_force_removal(self.ctx.forces)
+            cleaned = net_force_removal(self.ctx.forces, metadata={'call_link_label': 'net_force_removal'})
             self.ctx.forces = cleaned['forces']
             effect = cleaned[RECORDS_NAMESPACE]['net_force_removal']['effect']
             self.report(f'net_force_removal removed up to {max(effect["net_force_norm"]):.2e} eV/A')
