@@ -58,7 +58,7 @@ model-card: $(INSTALLED)
 	$(BIN)/verdi run benchmarks/default_model_card.py
 
 bench: $(INSTALLED)
-	$(BIN)/python benchmarks/batched_vs_single.py
+	$(BIN)/python benchmarks/phonon_bench.py
 
 clean:
 	rm -rf $(VENV) docs/_build .pytest_cache

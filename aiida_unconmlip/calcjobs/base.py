@@ -68,7 +68,8 @@ class EngineCalculation(EngineJob):
             valid_type=Dict,
             required=False,
             validator=validate_settings,
-            help='{"device": "auto"|"cpu"|"cuda", "dtype": "float32"|"float64", "max_atoms_per_batch": int}.',
+            help='{"device": "auto"|"cpu"|"cuda", "dtype": "float32"|"float64", "max_atoms_per_batch": int '
+            "(default: the device's budget)}.",
         )
         spec.input(
             'metadata.options.gpus',

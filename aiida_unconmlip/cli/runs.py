@@ -41,6 +41,11 @@ def _print_summary(node, as_json: bool) -> None:
 @click.option('--supercell', nargs=3, type=int, help='Supercell repetitions of the standardised cell, e.g. 3 3 3.')
 @click.option('--min-length', type=float, help='Minimum supercell vector length (A), instead of the protocol value.')
 @click.option(
+    '--random-displacements',
+    type=click.IntRange(1),
+    help='N random displacement snapshots (each with its opposite) and symfc, instead of symmetry-reduced ones.',
+)
+@click.option(
     '--max-supercell-atoms',
     type=click.IntRange(1),
     help='Largest supercell accepted, in atoms (default: displacements.max_supercell_atoms of the protocol).',
@@ -55,6 +60,7 @@ def phonons(
     no_relax,
     supercell,
     min_length,
+    random_displacements,
     max_supercell_atoms,
     gpus,
     code,
@@ -72,6 +78,9 @@ def phonons(
         }
     if min_length is not None:
         overrides.setdefault('displacements', {})['min_length'] = min_length
+    if random_displacements is not None:
+        overrides.setdefault('displacements', {}).update(random_snapshots=random_displacements, random_seed=0)
+        overrides['force_constants'] = {'method': 'symfc'}
     if max_supercell_atoms is not None:
         overrides.setdefault('displacements', {})['max_supercell_atoms'] = max_supercell_atoms
     if l_max is not None:

@@ -16,6 +16,9 @@ DEFAULT_PROFILE = 'unconmlip'
 ENGINE_CODE_LABEL = 'unconmlip-engine'
 TRAIN_CODE_LABEL = 'mtt'
 COMPUTER_LABEL = 'localhost'
+# Asking this machine's process table whether a job finished costs milliseconds: poll it often (AiiDA's default of
+# seconds is meant for cluster schedulers, where each poll is a remote command).
+LOCAL_POLL_SECONDS = 0.1
 
 
 def environment_executable(name: str) -> Path:
@@ -72,7 +75,7 @@ def ensure_localhost(profile_name: str, config_dirpath: str):
             scheduler_type='core.direct',
             workdir=str(Path(config_dirpath) / 'scratch' / profile_name),
         ).store()
-        computer.set_minimum_job_poll_interval(1)
+        computer.set_minimum_job_poll_interval(LOCAL_POLL_SECONDS)
         computer.set_default_mpiprocs_per_machine(1)
         echo.echo_success(f'created computer `{COMPUTER_LABEL}`')
     if not computer.is_configured:

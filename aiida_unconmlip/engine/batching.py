@@ -7,7 +7,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from .errors import OutOfMemory
-from .potentials.base import BatchTooLarge
+from .potentials.base import BatchTooLarge, OverlappingAtoms
+
+# Atoms per forward call where the time per structure is lowest, per device (benchmarks/batch_size.py measured the
+# CPU; on a GPU the larger the batch the better until memory runs out, which the out-of-memory split handles).
+ATOMS_PER_BATCH = {'cpu': 128, 'cuda': 8192}
+
+
+def default_atoms_per_batch(device: str) -> int:
+    """The atom budget of one forward call on ``device`` (``cuda:1`` counts as ``cuda``)."""
+    return ATOMS_PER_BATCH.get(device.split(':')[0], ATOMS_PER_BATCH['cpu'])
 
 
 def plan_batches(sizes: Sequence[int], max_atoms: int) -> list[list[int]]:
@@ -40,7 +49,8 @@ class BatchStatistics:
 def run_in_batches(predict: Callable[[list], list], items: Sequence, sizes: Sequence[int], max_atoms: int):
     """Call ``predict`` on batches of ``items``; on out-of-memory halve the atom budget and retry.
 
-    Fails with :class:`OutOfMemory` only when a single structure does not fit.
+    Fails with :class:`OutOfMemory` only when a single structure does not fit; :class:`OverlappingAtoms` from the
+    backend is passed on with the index of the item in ``items``.
     """
     results: list = [None] * len(items)
     stats = BatchStatistics(final_max_atoms=max_atoms)
@@ -50,6 +60,8 @@ def run_in_batches(predict: Callable[[list], list], items: Sequence, sizes: Sequ
         start = time.perf_counter()
         try:
             predictions = predict([items[i] for i in batch])
+        except OverlappingAtoms as exc:
+            raise OverlappingAtoms(batch[exc.position], exc.first, exc.second, exc.distance) from exc
         except BatchTooLarge as exc:
             if len(batch) == 1:
                 raise OutOfMemory(

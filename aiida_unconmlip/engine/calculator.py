@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ase.calculators.calculator import Calculator, all_changes
 
-from .evaluate import DEFAULT_MAX_ATOMS_PER_BATCH, evaluate_structures
+from .evaluate import evaluate_structures
 from .potentials import Potential
 from .restoration import Restoration, StepRecord
 
@@ -19,7 +19,7 @@ class RestoredCalculator(Calculator):
         self,
         potential: Potential,
         restoration: Restoration | None = None,
-        max_atoms_per_batch: int = DEFAULT_MAX_ATOMS_PER_BATCH,
+        max_atoms_per_batch: int | None = None,
     ):
         super().__init__()
         self.potential = potential

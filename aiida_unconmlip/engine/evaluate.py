@@ -16,14 +16,13 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
-from .batching import run_in_batches
+from .batching import default_atoms_per_batch, run_in_batches
 from .errors import NonFiniteOutput
 from .potentials import Potential
+from .potentials.base import OverlappingAtoms
 from .restoration import Restoration, StepRecord
 from .rotations import rotation_quadrature
-from .structures import check_structures
-
-DEFAULT_MAX_ATOMS_PER_BATCH = 4096
+from .structures import check_structures, overlap_error
 
 
 @dataclass
@@ -70,20 +69,28 @@ def evaluate_structures(
     potential: Potential,
     structures: list[Atoms],
     restoration: Restoration | None = None,
-    max_atoms_per_batch: int = DEFAULT_MAX_ATOMS_PER_BATCH,
+    max_atoms_per_batch: int | None = None,
 ) -> EvaluationResult:
-    """Predict energies, forces and stresses of ``structures`` with the requested restoration applied."""
+    """Predict energies, forces and stresses of ``structures`` with the requested restoration applied; batches hold
+    at most ``max_atoms_per_batch`` atoms (rotated copies count), by default the device's own budget."""
     restoration = restoration or Restoration()
+    max_atoms_per_batch = max_atoms_per_batch or default_atoms_per_batch(potential.device)
     start = time.perf_counter()
+    phases_before = dict(potential.phase_seconds)
     check_structures(structures, potential.description.elements)
+    checks_seconds = time.perf_counter() - start
     quadrature = rotation_quadrature(restoration.l_max, restoration.inversion)
     copies = [rotated_copy(atoms, rotation) for atoms in structures for rotation in quadrature.rotations]
     sizes = [len(atoms) for atoms in copies]
-    predictions, stats = run_in_batches(
-        lambda batch: potential.predict(batch, restoration.forces_mode), copies, sizes, max_atoms_per_batch
-    )
+    try:
+        predictions, stats = run_in_batches(
+            lambda batch: potential.predict(batch, restoration.forces_mode), copies, sizes, max_atoms_per_batch
+        )
+    except OverlappingAtoms as exc:
+        raise overlap_error(exc.position // len(quadrature), exc.first, exc.second, exc.distance) from exc
 
     n_rotations = len(quadrature)
+    restoring = time.perf_counter()
     energies, stresses, forces = np.empty(len(structures)), np.full((len(structures), 3, 3), np.nan), []
     spread = {'energy': [], 'forces_rms': [], 'forces_max': [], 'stress_max': []}
     for index, atoms in enumerate(structures):
@@ -112,6 +119,8 @@ def evaluate_structures(
             )
 
     elapsed = time.perf_counter() - start
+    phases = {name: seconds - phases_before.get(name, 0.0) for name, seconds in potential.phase_seconds.items()}
+    phases.update(checks=checks_seconds, restoration=time.perf_counter() - restoring)
     evaluated_atoms = sum(sizes)
     records = [forces_mode_record(potential, restoration.forces_mode)]
     if restoration.l_max:
@@ -138,7 +147,9 @@ def evaluate_structures(
         'atoms_per_second': evaluated_atoms / stats.model_seconds if stats.model_seconds > 0 else None,
         'batches': stats.batches,
         'splits_after_out_of_memory': stats.splits_after_out_of_memory,
+        'max_atoms_per_batch': max_atoms_per_batch,
         'final_max_atoms_per_batch': stats.final_max_atoms,
+        'phase_seconds': phases,
         'device': potential.device,
     }
     return EvaluationResult(energies, forces, stresses, records, timing)

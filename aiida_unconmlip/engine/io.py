@@ -8,7 +8,7 @@ Input folder (written by the ``unconmlip.evaluate`` and ``unconmlip.relax`` Calc
     "restoration": {"forces_mode": "conservative" | "direct", "rotational_average": false | {"l_max": 3,
     "inversion": true}, "fix_symmetry": true | false (task relax only)},
     "settings": {"device": "auto" | "cpu" | "cuda", "dtype": "float32" | "float64" | null,
-    "max_atoms_per_batch": 4096},
+    "max_atoms_per_batch": null (the device's budget) | int},
     "relax": {...}}`` where ``relax`` (task relax only) holds
     :class:`~aiida_unconmlip.engine.relax.RelaxParameters`.
     A relative model path is relative to the folder; an absolute one is a file on the compute node.

@@ -161,7 +161,7 @@ def relax_structures(
     restoration: Restoration,
     fix_symmetry: bool,
     parameters: RelaxParameters,
-    max_atoms_per_batch: int,
+    max_atoms_per_batch: int | None,
 ) -> tuple[list[RelaxationResult], list[StepRecord]]:
     """Relax each structure in turn with the same loaded model; return the results and the restoration records."""
     check_structures(structures, potential.description.elements)

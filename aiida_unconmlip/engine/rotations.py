@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import lebedev_rule
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,8 @@ def _ry(angle: np.ndarray) -> np.ndarray:
 
 def lebedev_grid(min_degree: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Unit vectors (M, 3) and weights summing to one of the smallest Lebedev rule of degree >= min_degree."""
+    from scipy.integrate import lebedev_rule  # 0.4 s of import, paid only by jobs that average
+
     degree = max(3, min_degree + (min_degree % 2 == 0))
     while True:
         try:

@@ -5,19 +5,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .evaluate import DEFAULT_MAX_ATOMS_PER_BATCH
-
 DEVICES = ('auto', 'cpu', 'cuda')
 DTYPES = ('float32', 'float64')
 
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """``dtype`` None keeps the model's own precision; ``max_atoms_per_batch`` counts rotated copies too."""
+    """``dtype`` None keeps the model's own precision; ``max_atoms_per_batch`` counts rotated copies too, and None
+    means the budget measured best for the device (:data:`aiida_unconmlip.engine.batching.ATOMS_PER_BATCH`)."""
 
     device: str = 'auto'
     dtype: str | None = None
-    max_atoms_per_batch: int = DEFAULT_MAX_ATOMS_PER_BATCH
+    max_atoms_per_batch: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -35,7 +34,7 @@ def parse_settings(data: dict[str, Any] | None) -> EngineSettings:
     dtype = data.get('dtype')
     if dtype is not None and dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {list(DTYPES)} (or absent for the model's own), not {dtype!r}")
-    max_atoms = data.get('max_atoms_per_batch', DEFAULT_MAX_ATOMS_PER_BATCH)
-    if isinstance(max_atoms, bool) or not isinstance(max_atoms, int) or max_atoms < 1:
-        raise ValueError(f'max_atoms_per_batch must be a positive integer, not {max_atoms!r}')
+    max_atoms = data.get('max_atoms_per_batch')
+    if max_atoms is not None and (isinstance(max_atoms, bool) or not isinstance(max_atoms, int) or max_atoms < 1):
+        raise ValueError(f'max_atoms_per_batch must be a positive integer (or absent), not {max_atoms!r}')
     return EngineSettings(device=device, dtype=dtype, max_atoms_per_batch=max_atoms)

@@ -12,6 +12,7 @@ from ..data import StructureSetData
 from ..engine.errors import InvalidStructure
 from ..engine.structures import check_structures
 from ..ports import dict_validator
+from ..validation import check_distances
 from .protocols import load_protocol, recursive_merge
 from .reference_steps import collect_training_set, generate_reference_structures, parse_generator
 
@@ -26,7 +27,9 @@ def validate_inputs(inputs, _) -> str | None:
     atoms = inputs['structures'].get_ase_list() if 'structures' in inputs else [inputs['generator']['base'].get_ase()]
     try:
         check_structures(atoms, elements=None)
-    except InvalidStructure as exc:
+        for index, structure in enumerate(atoms):
+            check_distances(structure, index)
+    except (InvalidStructure, ValueError) as exc:
         return str(exc)
     label = inputs['pseudo_family'].value
     family = orm.QueryBuilder().append(PseudoPotentialFamily, filters={'label': label}).first(flat=True)
@@ -127,7 +130,9 @@ class ReferenceSetWorkChain(WorkChain):
             structures = generate_reference_structures(self.inputs.generator.base, self.inputs.generator.parameters)
             try:
                 check_structures(structures.get_ase_list(), elements=None)
-            except InvalidStructure as exc:
+                for index, structure in enumerate(structures.get_ase_list()):
+                    check_distances(structure, index)
+            except (InvalidStructure, ValueError) as exc:
                 return self.exit_codes.ERROR_INVALID_GENERATED_STRUCTURE.format(message=str(exc))
         self.ctx.structures = structures
         self.ctx.pending = list(range(len(structures)))

@@ -6,7 +6,7 @@ from ase.build import bulk
 from scipy.spatial.transform import Rotation
 
 from aiida_unconmlip.engine import Restoration, evaluate_structures, load_potential
-from aiida_unconmlip.engine.errors import NonFiniteOutput
+from aiida_unconmlip.engine.errors import InvalidStructure, NonFiniteOutput
 from aiida_unconmlip.engine.evaluate import rotated_copy
 from aiida_unconmlip.models import default_model_name, shipped_model
 
@@ -106,3 +106,10 @@ def test_nan_output_is_an_error(nan_model_file):
     potential = load_potential(nan_model_file, 'metatomic')
     with pytest.raises(NonFiniteOutput, match='NaN'):
         evaluate_structures(potential, [rattled_silicon(0)])
+
+
+def test_overlapping_atoms_are_found_on_the_models_own_neighbour_list(pet):
+    overlapping = rattled_silicon(2)
+    overlapping.positions[5] = overlapping.positions[2] + [0.3, 0.0, 0.0]
+    with pytest.raises(InvalidStructure, match=r'structure 1 has overlapping atoms (2 and 5|5 and 2) at 0.300 A'):
+        evaluate_structures(pet, [rattled_silicon(1), overlapping], Restoration(l_max=1))

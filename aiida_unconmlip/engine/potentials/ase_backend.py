@@ -20,15 +20,18 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import BaseCalculator
+from ase.neighborlist import neighbor_list
 
 from ..errors import ModelUnreadable, UnsupportedCapability
-from .base import BatchTooLarge, ModelDescription, Prediction
+from ..structures import MIN_DISTANCE
+from .base import BatchTooLarge, ModelDescription, OverlappingAtoms, Prediction
 
 ALLOW_VARIABLE = 'UNCONMLIP_ALLOWED_CALCULATORS'
 BUILT_IN_CALCULATORS = (
@@ -90,6 +93,14 @@ def read_spec(path: str | Path) -> dict[str, Any]:
     return spec
 
 
+def check_distances(position: int, atoms: Atoms) -> None:
+    """Overlapping atoms, with ASE's neighbour list (an ASE calculator builds its own, out of reach)."""
+    first, second, distance = neighbor_list('ijd', atoms, MIN_DISTANCE, self_interaction=False)
+    if len(distance):
+        closest = int(np.argmin(distance))
+        raise OverlappingAtoms(position, int(first[closest]), int(second[closest]), float(distance[closest]))
+
+
 class AsePotential:
     """An ASE calculator behind the engine's batch interface (evaluated one structure after another)."""
 
@@ -101,6 +112,7 @@ class AsePotential:
         except Exception as exc:
             raise ModelUnreadable(f'could not build the ASE calculator `{spec["calculator"]}`: {exc}') from exc
         self.device = 'cpu'
+        self.phase_seconds: dict[str, float] = {}
         self.description = ModelDescription(
             backend='ase',
             architecture=spec['calculator'],
@@ -115,7 +127,9 @@ class AsePotential:
         if forces_mode != 'conservative':
             raise UnsupportedCapability('ASE calculators give conservative forces only; use forces_mode conservative')
         predictions = []
-        for atoms in structures:
+        start = time.perf_counter()
+        for position, atoms in enumerate(structures):
+            check_distances(position, atoms)
             atoms = atoms.copy()
             atoms.calc = self._calculator
             try:
@@ -126,4 +140,5 @@ class AsePotential:
             predictions.append(
                 Prediction(energy=energy, forces=forces, stress=None if stress is None else np.array(stress, float))
             )
+        self.phase_seconds['calculator'] = self.phase_seconds.get('calculator', 0.0) + time.perf_counter() - start
         return predictions

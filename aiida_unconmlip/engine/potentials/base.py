@@ -15,6 +15,14 @@ class BatchTooLarge(Exception):
     """Raised by a backend when a batch does not fit in device memory; the batcher then splits it."""
 
 
+class OverlappingAtoms(Exception):
+    """Raised by a backend that finds two atoms closer than the minimum distance, on its own neighbour list."""
+
+    def __init__(self, position: int, first: int, second: int, distance: float):
+        super().__init__(f'structure {position} of the batch: atoms {first} and {second} at {distance:.3f} A')
+        self.position, self.first, self.second, self.distance = position, first, second, distance
+
+
 @dataclass
 class Prediction:
     """Model outputs for one structure in eV, eV/A and eV/A^3 (ASE's stress sign); stress is None if not 3D-periodic."""
@@ -42,6 +50,7 @@ class Potential(Protocol):
 
     description: ModelDescription
     device: str
+    phase_seconds: dict[str, float]  # seconds spent in each phase of predict (transfer, forward...), cumulative
 
     def predict(self, structures: list[Atoms], forces_mode: str) -> list[Prediction]:
         """Return one prediction per structure, in order."""

@@ -1,0 +1,224 @@
+"""``make bench``: ours against the floor, a plain script and one CalcJob per supercell, side by side in one run.
+
+The default PET in float64, on the CPU (a GPU column is added when one is visible). Cases:
+
+``main``, ``main_no_relax``
+    The main job: ``aiida-unconmlip phonons si.cif`` (moderate protocol; ``--no-relax``) as a whole process, against
+    ``plain_phonons.py`` (ASE + phonopy + metatomic's ASE calculator) as a whole process, and the floor: the same
+    relaxation and supercell forces in one warm engine process.
+``random_40``
+    40 random-displacement 216-atom supercells with symfc, no relaxation: ours (``--random-displacements 20``), the
+    plain script, the floor (the engine evaluating the 40 supercells, warm), and one evaluate CalcJob per supercell.
+``rotational_average``
+    One 216-atom supercell averaged over the l_max 3 quadrature with inversion (84 rotations): the engine against
+    metatomic-ase's ``SymmetrizedCalculator``, both warm.
+``supercell_64``, ``supercell_512``
+    One evaluation of a rattled supercell: the engine against metatomic's ASE calculator, both warm.
+
+Usage: ``python benchmarks/phonon_bench.py [--repeats 3] [--skip-per-supercell]``. Writes
+``benchmarks/results/bench-<device>.json`` and ``bench-<device>.md`` with the medians, the ratios and the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from ase.build import bulk
+
+from aiida_unconmlip.engine import Restoration, evaluate_structures, load_potential
+from aiida_unconmlip.engine.relax import parse_relax_parameters, relax_structures
+from aiida_unconmlip.models import default_model_name, shipped_model
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SI_CIF = REPO / 'docs' / 'examples' / 'si.cif'
+
+
+def wall(command: list, env: dict) -> tuple[float, str]:
+    start = time.perf_counter()
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f'{command} failed:\n{result.stdout}\n{result.stderr}')
+    return seconds, result.stdout
+
+
+def best(repeats: int, action) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def random_supercells(count: int) -> list:
+    """``count`` 216-atom diamond supercells with every atom displaced by 0.01 A in a random direction."""
+    rng = np.random.default_rng(0)
+    cells = []
+    for _ in range(count):
+        atoms = bulk('Si', 'diamond', a=5.431, cubic=True).repeat(3)
+        directions = rng.normal(size=(len(atoms), 3))
+        atoms.positions += 0.01 * directions / np.linalg.norm(directions, axis=1)[:, None]
+        cells.append(atoms)
+    return cells
+
+
+PER_SUPERCELL = """
+import sys, time
+from aiida import load_profile
+load_profile()
+from aiida.engine import run_get_node
+from aiida.orm import Dict, StructureData, load_code
+sys.path.insert(0, {bench!r})
+from phonon_bench import random_supercells
+from aiida_unconmlip.calcjobs.evaluate import EvaluateCalculation
+from aiida_unconmlip.models.resolve import resolve_model
+code, model = load_code('unconmlip-engine@localhost'), resolve_model('pet-si-pbe')
+start = time.perf_counter()
+for atoms in random_supercells(40):
+    _, node = run_get_node(EvaluateCalculation, code=code, model=model, structures=StructureData(ase=atoms),
+                           settings=Dict({{'dtype': 'float64'}}))
+    assert node.is_finished_ok, node.exit_message
+print(time.perf_counter() - start)
+"""
+
+
+def floors(potential, repeats: int) -> dict[str, float]:
+    """The engine's own work of each case in this warm process (s)."""
+    relax = parse_relax_parameters(None)
+    restoration = Restoration()
+    displaced = random_supercells(2)
+    forty = random_supercells(40)
+    return {
+        'main': best(
+            repeats,
+            lambda: (
+                relax_structures(potential, [bulk('Si', 'diamond', a=5.431)], restoration, True, relax, None),
+                evaluate_structures(potential, displaced),
+            ),
+        ),
+        'main_no_relax': best(repeats, lambda: evaluate_structures(potential, displaced)),
+        'random_40': best(repeats, lambda: evaluate_structures(potential, forty)),
+    }
+
+
+def model_calls(potential, path: Path, repeats: int) -> dict[str, dict[str, float]]:
+    """The engine against metatomic's ASE calculators on one structure, both warm (s)."""
+    sys.path.insert(0, str(REPO / 'benchmarks'))
+    from metatomic_ase import MetatomicCalculator, SymmetrizedCalculator
+    from plain_phonons import float64_model
+
+    calculator = MetatomicCalculator(float64_model(path), device=potential.device)
+    symmetrized = SymmetrizedCalculator(calculator, l_max=3, include_inversion=True)
+    rows = {}
+    cases = {
+        'rotational_average': (random_supercells(1)[0], Restoration(l_max=3, inversion=True), symmetrized),
+        'supercell_64': (bulk('Si', 'diamond', a=5.431, cubic=True).repeat(2), Restoration(), calculator),
+        'supercell_512': (bulk('Si', 'diamond', a=5.431, cubic=True).repeat(4), Restoration(), calculator),
+    }
+    for name, (atoms, restoration, ase_calculator) in cases.items():
+        atoms.rattle(0.01, seed=1)
+
+        def ase_call(atoms=atoms, ase_calculator=ase_calculator):
+            copy = atoms.copy()
+            copy.calc = ase_calculator
+            return copy.get_forces()
+
+        def ours(atoms=atoms, restoration=restoration):
+            return evaluate_structures(potential, [atoms], restoration)
+
+        ours(), ase_call()  # warm-up
+        np.testing.assert_allclose(ours().forces[0], ase_call(), atol=1e-6)
+        rows[name] = {'ours': best(repeats, ours), 'plain': best(repeats, ase_call)}
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--skip-per-supercell', action='store_true', help='skip the 40 CalcJobs (minutes)')
+    args = parser.parse_args()
+    model = shipped_model(default_model_name())
+    potential = load_potential(model.path, 'metatomic', model.sha256, device='auto', dtype='float64')
+    device = potential.device.split(':')[0]
+
+    folder = Path(tempfile.mkdtemp(prefix='unconmlip-bench-'))
+    env = {**os.environ, 'AIIDA_PATH': str(folder), 'PATH': f'{BIN}{os.pathsep}{os.environ["PATH"]}'}
+    wall([BIN / 'aiida-unconmlip', 'setup'], env)
+    ours_commands = {
+        'main': [BIN / 'aiida-unconmlip', 'phonons', SI_CIF, '--json'],
+        'main_no_relax': [BIN / 'aiida-unconmlip', 'phonons', SI_CIF, '--no-relax', '--json'],
+        'random_40': [BIN / 'aiida-unconmlip', 'phonons', SI_CIF, '--no-relax', '--random-displacements', '20'],
+    }
+    plain_commands = {
+        'main': [sys.executable, REPO / 'benchmarks' / 'plain_phonons.py', '--device', device],
+        'main_no_relax': [sys.executable, REPO / 'benchmarks' / 'plain_phonons.py', '--no-relax', '--device', device],
+        'random_40': [sys.executable, REPO / 'benchmarks' / 'plain_phonons.py', '--no-relax', '--random', '20'],
+    }
+    rows: dict[str, dict[str, float]] = {}
+    for name in ours_commands:
+        ours, plain = [], []
+        for _ in range(args.repeats):  # paired runs, alternating
+            ours.append(wall(ours_commands[name], env)[0])
+            plain.append(wall(plain_commands[name], env)[0])
+        rows[name] = {'ours': statistics.median(ours), 'plain': statistics.median(plain)}
+    for name, seconds in floors(potential, args.repeats).items():
+        rows[name]['floor'] = seconds
+    if not args.skip_per_supercell:
+        script = PER_SUPERCELL.format(bench=str(REPO / 'benchmarks'))
+        rows['random_40']['per_supercell_calcjobs'] = float(wall([sys.executable, '-c', script], env)[1].strip())
+    rows.update(model_calls(potential, model.path, args.repeats))
+
+    result = {
+        'machine': {
+            'cpu': platform.processor() or platform.machine(),
+            'cores': os.cpu_count(),
+            'torch_threads': torch.get_num_threads(),
+            'device': potential.device,
+            'accelerator': torch.cuda.get_device_name(potential.device) if device == 'cuda' else None,
+        },
+        'seconds': rows,
+        'ratios': {
+            name: {
+                f'{column}_over_{reference}': values[column] / values[reference]
+                for column in ('ours', 'floor')
+                for reference in ('plain', 'floor', 'per_supercell_calcjobs')
+                if column in values and reference in values and column != reference
+            }
+            for name, values in rows.items()
+        },
+    }
+    results = REPO / 'benchmarks' / 'results'
+    (results / f'bench-{device}.json').write_text(json.dumps(result, indent=2) + '\n')
+    lines = [
+        f'Machine: {result["machine"]}',
+        '',
+        '| case | ours (s) | plain (s) | floor (s) | one CalcJob per supercell (s) | ours / plain | ours / floor |',
+        '|---|---|---|---|---|---|---|',
+    ]
+    for name, values in rows.items():
+        cells = [f'{values[key]:.2f}' if key in values else '' for key in ('ours', 'plain', 'floor')]
+        per = values.get('per_supercell_calcjobs')
+        ratios = result['ratios'][name]
+        lines.append(
+            f'| {name} | {" | ".join(cells)} | {f"{per:.1f}" if per else ""} | '
+            f'{ratios.get("ours_over_plain", 0):.2f} | {ratios.get("ours_over_floor", 0):.2f} |'
+        )
+    (results / f'bench-{device}.md').write_text('\n'.join(lines) + '\n')
+    print('\n'.join(lines))
+
+
+if __name__ == '__main__':
+    main()
