@@ -132,6 +132,7 @@ def model_calls(potential, path: Path, repeats: int) -> dict[str, dict[str, floa
         atoms.rattle(0.01, seed=1)
 
         def ase_call(atoms=atoms, ase_calculator=ase_calculator):
+            ase_calculator.reset()  # no cached result: every call evaluates
             copy = atoms.copy()
             copy.calc = ase_calculator
             return copy.get_forces()

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiida import orm
 from aiida.common import AttributeDict
-from aiida.engine import ToContext, WorkChain, if_
+from aiida.engine import ToContext, WorkChain, if_, while_
 
 from ..calcjobs.evaluate import EvaluateCalculation
 from ..calcjobs.phonopy import FORCE_CONSTANT_STEPS, PhonopyCalculation
@@ -110,7 +110,14 @@ class PhononWorkChain(WorkChain):
             'n_chunks',
             valid_type=orm.Int,
             default=lambda: orm.Int(1),
-            help='Number of evaluate jobs the displaced supercells are split into (run in parallel).',
+            help='Number of evaluate jobs the displaced supercells are split into.',
+        )
+        spec.input(
+            'max_concurrent_evaluations',
+            valid_type=orm.Int,
+            required=False,
+            help='Evaluate jobs running at once (default: one on a computer without a queue, core.direct, where jobs '
+            'started together share the same cores or device; all of them where a scheduler queue decides).',
         )
         spec.input(
             'restoration',
@@ -142,7 +149,8 @@ class PhononWorkChain(WorkChain):
             if_(cls.should_relax)(cls.run_relax, cls.inspect_relax),
             cls.refine,
             cls.displace,
-            cls.run_evaluate,
+            cls.split_supercells,
+            while_(cls.chunks_pending)(cls.run_evaluate),
             cls.inspect_evaluate,
             cls.restore_forces,
             cls.run_phonopy,
@@ -261,7 +269,8 @@ class PhononWorkChain(WorkChain):
         self.ctx.supercells, self.ctx.phonopy_setup = outputs['supercells'], outputs['phonopy_setup']
         self.report(f'{len(self.ctx.supercells)} displaced supercells of {self.ctx.supercells.formulas[0]}')
 
-    def run_evaluate(self):
+    def split_supercells(self):
+        """The evaluate jobs to run: one, or ``n_chunks``, in waves that the machine can take at once."""
         chunks = (
             split_structure_set(
                 self.ctx.supercells, self.inputs.n_chunks, metadata={'call_link_label': 'split_structure_set'}
@@ -269,8 +278,23 @@ class PhononWorkChain(WorkChain):
             if self.inputs.n_chunks.value > 1
             else {'chunk_00': self.ctx.supercells}
         )
+        self.ctx.pending_chunks = sorted(chunks.items())
+        if 'max_concurrent_evaluations' in self.inputs:
+            self.ctx.wave = self.inputs.max_concurrent_evaluations.value
+        else:  # without a queue, jobs started together share the same cores or device and only slow each other
+            direct = self.inputs.evaluate.code.computer.scheduler_type == 'core.direct'
+            self.ctx.wave = 1 if direct else len(self.ctx.pending_chunks)
+
+    def chunks_pending(self) -> bool:
+        return bool(self.ctx.pending_chunks)
+
+    def run_evaluate(self):
+        wave, self.ctx.pending_chunks = (
+            self.ctx.pending_chunks[: self.ctx.wave],
+            self.ctx.pending_chunks[self.ctx.wave :],
+        )
         calculations = {}
-        for name, structures in sorted(chunks.items()):
+        for name, structures in wave:
             inputs = AttributeDict(self.exposed_inputs(EvaluateCalculation, 'evaluate'))
             inputs.structures = structures
             inputs.restoration = self._restoration_of(INFERENCE_STEPS)
