@@ -7,7 +7,8 @@ INSTALLED := $(VENV)/.installed
 export AIIDA_PATH ?= $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install system-packages test demo docs lint bench reference-data model model-card clean
+.PHONY: install system-packages test test-cluster services services-stop services-status demo docs lint bench bench-cluster \
+	reference-data model model-card clean
 
 # Quantum ESPRESSO (pw.x, ph.x) and its pseudopotentials, from Debian, for the DFT reference data and its tests.
 system-packages:
@@ -26,6 +27,21 @@ install: $(INSTALLED)
 
 test: $(INSTALLED) system-packages
 	$(BIN)/pytest
+
+# PostgreSQL, RabbitMQ, a one-node SLURM cluster and sshd on loopback, the profile unconmlip-cluster and its daemon
+# (services/cluster.py; state in .services/). Needs root, as on the development and CI machines.
+services: $(INSTALLED)
+	$(BIN)/python services/cluster.py start
+
+services-stop: $(INSTALLED)
+	$(BIN)/python services/cluster.py stop
+
+services-status: $(INSTALLED)
+	$(BIN)/python services/cluster.py status
+
+# The production path and its faults, on the services (marker cluster).
+test-cluster: services
+	UNCONMLIP_TEST_PROFILE=unconmlip-cluster $(BIN)/pytest -m cluster tests/cluster
 
 demo: $(INSTALLED)
 	$(BIN)/aiida-unconmlip setup
@@ -59,6 +75,10 @@ model-card: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/phonon_bench.py
+
+# 50 evaluate jobs at once through SLURM over SSH: throughput and the daemon's overhead per job.
+bench-cluster: services
+	$(BIN)/python benchmarks/cluster_load.py
 
 clean:
 	rm -rf $(VENV) docs/_build .pytest_cache

@@ -1,4 +1,8 @@
-"""Shared fixtures: a real AiiDA profile with the ZeroMQ broker (so the daemon runs), the engine code, models."""
+"""Shared fixtures: a real AiiDA profile with the ZeroMQ broker (so the daemon runs), the engine code, models.
+
+With ``UNCONMLIP_TEST_PROFILE`` set (``make test-cluster``), the tests run on that existing profile of the project
+(``unconmlip-cluster``: PostgreSQL, RabbitMQ, SLURM over SSH, brought up by ``make services``) instead.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-# AiiDA creates its configuration folder when first imported: keep tests away from every real configuration.
-os.environ['AIIDA_PATH'] = tempfile.mkdtemp(prefix='unconmlip-tests-')
+# AiiDA creates its configuration folder when first imported: keep tests away from every real configuration, but the
+# project's own for the services' profile that the cluster tests are for.
+os.environ['AIIDA_PATH'] = (
+    str(Path(__file__).resolve().parent.parent)
+    if os.environ.get('UNCONMLIP_TEST_PROFILE')
+    else tempfile.mkdtemp(prefix='unconmlip-tests-')
+)
 # The daemon looks ``verdi`` up on PATH: use the one of the environment running the tests.
 os.environ['PATH'] = f'{Path(sys.executable).parent}{os.pathsep}{os.environ.get("PATH", "")}'
 
@@ -20,12 +29,32 @@ from tests.nan_model import write_nan_model
 pytest_plugins = ['aiida.tools.pytest_fixtures']
 
 REPO = Path(__file__).resolve().parent.parent
+SERVICES_PROFILE = os.environ.get('UNCONMLIP_TEST_PROFILE')
 
 
-@pytest.fixture(scope='session')
-def aiida_profile(aiida_config, aiida_profile_factory):
-    """A temporary profile with the built-in ZeroMQ broker, so tests can submit to a real daemon."""
-    with aiida_profile_factory(aiida_config, broker_backend='core.zeromq') as profile:
+@pytest.fixture(scope='session', autouse=True)
+def aiida_config(request):
+    """A temporary configuration (the project's own for the cluster tests, whose profile the services made)."""
+    if SERVICES_PROFILE:
+        from aiida.manage.configuration import get_config
+
+        yield get_config()
+        return
+    factory, folders = request.getfixturevalue('aiida_config_factory'), request.getfixturevalue('tmp_path_factory')
+    with factory(folders.mktemp('aiida-config')) as config:
+        yield config
+
+
+@pytest.fixture(scope='session', autouse=True)
+def aiida_profile(request, aiida_config):
+    """A temporary profile with the built-in ZeroMQ broker, so tests can submit to a real daemon (or the services'
+    profile, for the cluster tests)."""
+    if SERVICES_PROFILE:
+        from aiida import load_profile
+
+        yield load_profile(SERVICES_PROFILE, allow_switch=True)
+        return
+    with request.getfixturevalue('aiida_profile_factory')(aiida_config, broker_backend='core.zeromq') as profile:
         yield profile
 
 

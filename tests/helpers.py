@@ -1,7 +1,9 @@
-"""A real small model for tests: a PET trained in seconds with metatrain on Tersoff-labelled silicon."""
+"""Test helpers: a real small model (a PET trained in seconds with metatrain on Tersoff-labelled silicon), the
+engine processes of a running job."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +65,19 @@ def train_tiny_pet(folder: Path) -> Path:
     mtt = Path(sys.executable).parent / 'mtt'
     subprocess.run([str(mtt), 'train', 'options.yaml', '-o', 'pet.pt'], cwd=folder, check=True, capture_output=True)
     return folder / 'pet.pt'
+
+
+def engine_processes_in(folder: str) -> list[int]:
+    """The pids of the Python processes whose working directory is ``folder``: the engine of one job."""
+    pids = []
+    for entry in Path('/proc').iterdir():
+        try:
+            if (
+                entry.name.isdigit()
+                and os.readlink(entry / 'cwd') == str(folder)
+                and 'python' in (entry / 'cmdline').read_text()
+            ):
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids

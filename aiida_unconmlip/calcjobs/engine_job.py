@@ -28,8 +28,28 @@ class EngineJob(CalcJob):
         spec.exit_code(
             303, 'ERROR_ENGINE_KILLED', message='The engine was killed by signal {signal} before it finished: {message}'
         )
+        spec.exit_code(
+            304,
+            'ERROR_ENGINE_NOT_RUNNABLE',
+            message='The engine could not be started (exit status {status}, {cause}): check the filepath_executable of '
+            "the code and the job's environment (the computer's and code's prepend_text)",
+        )
         for error in cls._engine_errors:
             spec.exit_code(error.exit_status, f'ERROR_{error.code}', message=f'{error.summary}: {{message}}')
+
+    @classmethod
+    def stopped_exit_codes(cls) -> list:
+        """Exit codes of a job stopped from outside before it finished (walltime, node failure, memory of the host,
+        a signal or a crash): running it again can succeed."""
+        names = (
+            'ERROR_MISSING_OUTPUT',
+            'ERROR_ENGINE_KILLED',
+            'ERROR_ENGINE_CRASH',
+            'ERROR_SCHEDULER_OUT_OF_WALLTIME',
+            'ERROR_SCHEDULER_NODE_FAILURE',
+            'ERROR_SCHEDULER_OUT_OF_MEMORY',
+        )
+        return [cls.exit_codes[name] for name in names]
 
     def write_inputs(self, folder) -> list[tuple[str, str, str]]:
         """Write the task's input folder; return the local copy list (files of nodes copied into the folder)."""

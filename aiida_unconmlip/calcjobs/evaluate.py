@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from aiida.orm import ArrayData
+
+from ..engine import io as engine_io
 from .base import EngineCalculation
 
 
@@ -17,3 +20,13 @@ class EvaluateCalculation(EngineCalculation):
     def define(cls, spec):
         super().define(spec)
         spec.inputs['metadata']['options']['parser_name'].default = 'unconmlip.evaluate'
+        spec.output(
+            'partial_results',
+            valid_type=ArrayData,
+            required=False,
+            help='Of a job stopped before the end: the structures it finished (indices, energies, forces, '
+            'atom_offsets, stresses), for a restart to complete.',
+        )
+
+    def retrieve_list(self) -> list[str]:
+        return [*super().retrieve_list(), engine_io.PARTIAL_FOLDER]

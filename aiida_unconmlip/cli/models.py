@@ -98,6 +98,35 @@ def models_import(path: Path, backend: str | None, name: str | None, replace: bo
         echo.echo_success(f'imported model `{node.model_name}` as PK {node.pk}, sha256 {node.sha256}')
 
 
+@models.command('register-remote')
+@click.argument('path')
+@click.option('--code', 'code_label', required=True, help='The engine code on the computer where the file is.')
+@click.option('--name', required=True, help='Name to register the model under.')
+@click.option('--backend', type=click.Choice(BACKENDS), help='Default: ase for .json specs, else metatomic.')
+@decorators.with_dbenv()
+def models_register_remote(path: str, code_label: str, name: str, backend: str | None):
+    """Record the model file PATH that stays on the computer of CODE (an absolute path there), without copying it.
+
+    The engine on that computer loads the file once to read what it declares and hashes it; every job checks the
+    hash again before using the file.
+    """
+    from aiida.common import exceptions
+    from aiida.orm import load_code
+
+    from ..data.model import ModelImportError
+    from ..models.remote import register_remote_model
+
+    try:
+        node = register_remote_model(load_code(code_label), path, name, backend)
+    except (exceptions.NotExistent, exceptions.MultipleObjectsError) as exc:
+        echo.echo_critical(f'no code `{code_label}`: {exc}')
+    except (ModelImportError, ValueError) as exc:
+        echo.echo_critical(str(exc))
+    echo.echo_success(
+        f'registered model `{node.model_name}` (PK {node.pk}) at {node.computer.label}:{path}, sha256 {node.sha256}'
+    )
+
+
 @models.command('rename')
 @click.argument('identifier')
 @click.argument('new_name')

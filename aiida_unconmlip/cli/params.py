@@ -87,7 +87,30 @@ PROTOCOL = click.option('--protocol', default='moderate', show_default=True, hel
 ROTATIONAL_AVERAGE = click.option(
     '--rotational-average', 'l_max', type=click.IntRange(0, 20), help='Rotational average up to this l_max (0: off).'
 )
+
+
+def walltime_seconds(_ctx, _param, value: str | None) -> int | None:
+    """``3600``, ``90:00`` or ``1:30:00`` (as sbatch --time writes it) in seconds."""
+    if value is None:
+        return None
+    try:
+        parts = [int(part) for part in value.split(':')]
+    except ValueError:
+        raise click.BadParameter(f'`{value}` is not seconds or [[H:]M:]S') from None
+    if not 1 <= len(parts) <= 3 or any(part < 0 for part in parts) or not any(parts):
+        raise click.BadParameter(f'`{value}` is not a positive time in seconds or [[H:]M:]S')
+    seconds = 0
+    for part in parts:
+        seconds = 60 * seconds + part
+    return seconds
+
+
 GPUS = click.option('--gpus', type=click.IntRange(0), help='GPUs per node requested from the scheduler.')
+QUEUE = click.option('--queue', help='Scheduler queue (partition) of the jobs.')
+ACCOUNT = click.option('--account', help='Scheduler account the jobs are charged to.')
+WALLTIME = click.option(
+    '--walltime', callback=walltime_seconds, help='Time limit of each job: seconds, or [[H:]M:]S as sbatch takes it.'
+)
 CODE = click.option('--code', help='Engine code label (default: unconmlip-engine@<computer>).')
 COMPUTER = click.option('--computer', help='Computer of the engine code (default: localhost).')
 DAEMON = click.option('--daemon', is_flag=True, help='Submit to the daemon and print the PK instead of waiting.')
@@ -110,9 +133,21 @@ def failures_as_json(command):
     return wrapper
 
 
+def job_options(command):
+    """Gather --gpus, --queue, --account and --walltime into ``job_options``, the jobs' ``metadata.options``."""
+    names = {'gpus': 'gpus', 'queue': 'queue_name', 'account': 'account', 'walltime': 'max_wallclock_seconds'}
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        given = {option: kwargs.pop(name) for name, option in names.items()}
+        return command(*args, job_options={key: value for key, value in given.items() if value is not None}, **kwargs)
+
+    return wrapper
+
+
 def run_options(command):
-    """The options every run command shares: --gpus, --code, --computer, --daemon, --json."""
-    command = failures_as_json(command)
-    for option in reversed((GPUS, CODE, COMPUTER, DAEMON, JSON)):
+    """The options every run command shares: where and how its jobs run, --daemon, --json."""
+    command = failures_as_json(job_options(command))
+    for option in reversed((GPUS, QUEUE, ACCOUNT, WALLTIME, CODE, COMPUTER, DAEMON, JSON)):
         command = option(command)
     return command

@@ -12,6 +12,7 @@ from .models import models
 from .runs import evaluate, phonons, relax
 from .setup import setup
 from .show import plot, provenance, show
+from .templates import computer_template
 
 
 @click.group('aiida-unconmlip', cls=VerdiCommandGroup, context_settings={'help_option_names': ['-h', '--help']})
@@ -21,5 +22,5 @@ def cmd_root():
     """Lattice dynamics with unconstrained machine-learned potentials, with symmetry restoration on record."""
 
 
-for command in (setup, models, dataset, phonons, relax, evaluate, show, provenance, plot, export):
+for command in (setup, models, dataset, phonons, relax, evaluate, show, provenance, plot, export, computer_template):
     cmd_root.add_command(command)

@@ -11,10 +11,6 @@ from . import params
 from .launch import launch
 
 
-def _options(gpus: int | None) -> dict | None:
-    return {'gpus': gpus} if gpus is not None else None
-
-
 def _rotational_average(l_max: int) -> dict | bool:
     """The restoration value of ``--rotational-average L`` (0 switches it off; inversion comes with it)."""
     return {'l_max': l_max, 'inversion': True} if l_max else False
@@ -40,6 +36,7 @@ def _print_summary(node, as_json: bool) -> None:
 @click.option('--no-relax', is_flag=True, help='Skip the relaxation.')
 @click.option('--supercell', nargs=3, type=int, help='Supercell repetitions of the standardised cell, e.g. 3 3 3.')
 @click.option('--min-length', type=float, help='Minimum supercell vector length (A), instead of the protocol value.')
+@click.option('--n-chunks', type=click.IntRange(1), help='Split the displaced supercells into this many evaluate jobs.')
 @click.option(
     '--random-displacements',
     type=click.IntRange(1),
@@ -60,9 +57,10 @@ def phonons(
     no_relax,
     supercell,
     min_length,
+    n_chunks,
     random_displacements,
     max_supercell_atoms,
-    gpus,
+    job_options,
     code,
     computer,
     daemon,
@@ -78,6 +76,8 @@ def phonons(
         }
     if min_length is not None:
         overrides.setdefault('displacements', {})['min_length'] = min_length
+    if n_chunks is not None:
+        overrides['n_chunks'] = n_chunks
     if random_displacements is not None:
         overrides.setdefault('displacements', {}).update(random_snapshots=random_displacements, random_seed=0)
         overrides['force_constants'] = {'method': 'symfc'}
@@ -92,7 +92,7 @@ def phonons(
             params.resolve_model_option(model),
             protocol=protocol,
             overrides=overrides,
-            options=_options(gpus),
+            options=job_options or None,
             relax=not no_relax,
         )
     node = launch(builder, daemon, as_json)
@@ -107,7 +107,7 @@ def phonons(
 @params.ROTATIONAL_AVERAGE
 @params.run_options
 @decorators.with_dbenv()
-def relax(structure, model, protocol, l_max, gpus, code, computer, daemon, as_json):
+def relax(structure, model, protocol, l_max, job_options, code, computer, daemon, as_json):
     """Relax STRUCTURE (positions and cell, FixSymmetry on)."""
     from ..workflows.relax import RelaxWorkChain
 
@@ -121,7 +121,7 @@ def relax(structure, model, protocol, l_max, gpus, code, computer, daemon, as_js
             params.resolve_model_option(model),
             protocol=protocol,
             overrides=overrides,
-            options=_options(gpus),
+            options=job_options or None,
         )
     node = launch(builder, daemon, as_json)
     if node is not None:
@@ -136,7 +136,7 @@ def relax(structure, model, protocol, l_max, gpus, code, computer, daemon, as_js
 @click.option('--dtype', type=click.Choice(['float32', 'float64']), help="Default: the model's own precision.")
 @params.run_options
 @decorators.with_dbenv()
-def evaluate(structures, model, l_max, forces_mode, dtype, gpus, code, computer, daemon, as_json):
+def evaluate(structures, model, l_max, forces_mode, dtype, job_options, code, computer, daemon, as_json):
     """Energies, forces and stresses of every structure in STRUCTURES (any file ASE reads, all frames)."""
     from aiida.orm import Dict
 
@@ -149,8 +149,7 @@ def evaluate(structures, model, l_max, forces_mode, dtype, gpus, code, computer,
     builder.structures = StructureSetData.from_ase(params.load_structures(structures))
     builder.restoration = Dict({'forces_mode': forces_mode, 'rotational_average': _rotational_average(l_max or 0)})
     builder.settings = Dict({'dtype': dtype} if dtype else {})
-    if gpus is not None:
-        builder.metadata.options.gpus = gpus
+    builder.metadata.options = job_options
     node = launch(builder, daemon, as_json)
     if node is not None:
         _print_summary(node, as_json)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .models import models_import, models_list, models_rename, models_show
+from .models import models_import, models_list, models_register_remote, models_rename, models_show
 
 
 @click.group('unconmlip')
@@ -12,5 +12,5 @@ def unconmlip():
     """Models of aiida-unconmlip: list, import, show, rename."""
 
 
-for command in (models_list, models_import, models_show, models_rename):
+for command in (models_list, models_import, models_show, models_rename, models_register_remote):
     unconmlip.add_command(command)

@@ -1,8 +1,13 @@
-"""``unconmlip-engine FOLDER``: run the job in FOLDER on this node and write results (or error.json) there."""
+"""``unconmlip-engine FOLDER``: run the job in FOLDER on this node and write results (or error.json) there.
+
+``unconmlip-engine --describe MODEL``: print what a model file on this node declares, with its sha256 (JSON).
+"""
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import sys
 import time
 import traceback
@@ -10,10 +15,12 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .errors import EngineCrash, EngineError
-from .evaluate import evaluate_structures
-from .io import Job, read_job, read_spec, write_error, write_relax_results, write_results
-from .potentials import Potential, load_potential
+from .evaluate import evaluate_structures, inference_records
+from .hashing import sha256_of_file
+from .io import Job, read_job, read_spec, write_error, write_partial, write_relax_results, write_results
+from .potentials import Potential, guess_backend, load_potential
 from .relax import relax_structures
+from .rotations import rotation_quadrature
 
 EXIT_ENGINE_ERROR = 2
 EXIT_CRASH = 1
@@ -34,8 +41,25 @@ def run_job(folder: str | Path) -> None:
     if job.task == 'relax':
         run_relaxation(folder, job, potential)
     else:
-        result = evaluate_structures(potential, job.structures, job.restoration, job.settings.max_atoms_per_batch)
-        write_results(folder, result, asdict(potential.description))
+        run_evaluation(folder, job, potential)
+
+
+def run_evaluation(folder: str | Path, job: Job, potential: Potential) -> None:
+    """Evaluate the job's structures, keeping each batch's finished structures on disk as it goes."""
+    start, parts, done = time.perf_counter(), itertools.count(), [0]
+    quadrature = rotation_quadrature(job.restoration.l_max, job.restoration.inversion)
+
+    def keep(finished: list) -> None:
+        write_partial(
+            folder, next(parts), finished, inference_records(potential, job.restoration, quadrature, finished)
+        )
+        done[0] += len(finished)
+        print(f'[{time.perf_counter() - start:8.1f} s] {done[0]}/{len(job.structures)} structures done', flush=True)
+
+    result = evaluate_structures(
+        potential, job.structures, job.restoration, job.settings.max_atoms_per_batch, on_finished=keep
+    )
+    write_results(folder, result, asdict(potential.description))
 
 
 def run_relaxation(folder: str | Path, job: Job, potential: Potential) -> None:
@@ -52,10 +76,26 @@ def run_relaxation(folder: str | Path, job: Job, potential: Potential) -> None:
     write_relax_results(folder, results, records, timing, asdict(potential.description))
 
 
+def describe(path: str, backend: str | None) -> dict:
+    """What a model file on this machine declares, and its sha256: what registering a remote model records."""
+    potential = load_potential(path, backend or guess_backend(path), device='cpu')
+    return {'sha256': sha256_of_file(path), **asdict(potential.description)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='unconmlip-engine', description=__doc__)
     parser.add_argument('folder', nargs='?', default='.', help='input folder with job.json (default: here)')
-    folder = parser.parse_args(argv).folder
+    parser.add_argument('--describe', metavar='MODEL', help='print what the model file declares (JSON) and exit')
+    parser.add_argument('--backend', help='backend of --describe (default: from the file name)')
+    arguments = parser.parse_args(argv)
+    if arguments.describe:
+        try:
+            print(json.dumps(describe(arguments.describe, arguments.backend)))
+        except EngineError as exc:
+            print(f'unconmlip-engine: {exc.code}: {exc}', file=sys.stderr)
+            return EXIT_ENGINE_ERROR
+        return 0
+    folder = arguments.folder
     try:
         run_job(folder)
     except EngineError as exc:

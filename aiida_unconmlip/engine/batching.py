@@ -46,13 +46,19 @@ class BatchStatistics:
     batch_atoms: list[int] = field(default_factory=list)
 
 
-def run_in_batches(predict: Callable[[list], list], items: Sequence, sizes: Sequence[int], max_atoms: int):
-    """Call ``predict`` on batches of ``items``; on out-of-memory halve the atom budget and retry.
+def run_in_batches(
+    predict: Callable[[list], list],
+    items: Sequence,
+    sizes: Sequence[int],
+    max_atoms: int,
+    on_batch: Callable[[list[int], list], None],
+) -> BatchStatistics:
+    """Call ``predict`` on batches of ``items`` and hand each batch's indices and predictions to ``on_batch``; on
+    out-of-memory halve the atom budget and retry what is left.
 
     Fails with :class:`OutOfMemory` only when a single structure does not fit; :class:`OverlappingAtoms` from the
     backend is passed on with the index of the item in ``items``.
     """
-    results: list = [None] * len(items)
     stats = BatchStatistics(final_max_atoms=max_atoms)
     pending = plan_batches(sizes, max_atoms)
     while pending:
@@ -78,6 +84,5 @@ def run_in_batches(predict: Callable[[list], list], items: Sequence, sizes: Sequ
         stats.model_seconds += time.perf_counter() - start
         stats.batches += 1
         stats.batch_atoms.append(sum(sizes[i] for i in batch))
-        for index, prediction in zip(batch, predictions, strict=True):
-            results[index] = prediction
-    return results, stats
+        on_batch(batch, predictions)
+    return stats

@@ -10,6 +10,7 @@ zero for an exactly equivariant model, and a measure of how far an unconstrained
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from .errors import NonFiniteOutput
 from .potentials import Potential
 from .potentials.base import OverlappingAtoms
 from .restoration import Restoration, StepRecord
-from .rotations import rotation_quadrature
+from .rotations import RotationQuadrature, rotation_quadrature
 from .structures import check_structures, overlap_error
 
 
@@ -65,14 +66,81 @@ def _weighted_mean_and_std(samples: np.ndarray, weights: np.ndarray) -> tuple[np
     return mean, np.sqrt(np.maximum(variance, 0.0))
 
 
+@dataclass
+class StructureResult:
+    """One structure's restored prediction and the spread of its rotated copies (zero without averaging)."""
+
+    index: int
+    energy: float
+    forces: np.ndarray
+    stress: np.ndarray
+    spread: dict[str, float | None]
+
+
+def average_copies(index: int, atoms: Atoms, group: list, quadrature: RotationQuadrature) -> StructureResult:
+    """The quadrature average of the back-rotated predictions of one structure's rotated copies."""
+    rotations, weights = quadrature.rotations, quadrature.weights
+    energy, energy_std = _weighted_mean_and_std(np.array([p.energy for p in group]), weights)
+    back_forces = np.einsum('kai,kij->kaj', np.array([p.forces for p in group]), rotations)
+    force, force_std = _weighted_mean_and_std(back_forces, weights)
+    stress, stress_spread = np.full((3, 3), np.nan), None
+    if group[0].stress is not None:
+        back_stress = np.einsum('kji,kjl,klm->kim', rotations, np.array([p.stress for p in group]), rotations)
+        stress, stress_std = _weighted_mean_and_std(back_stress, weights)
+        stress_spread = float(np.max(stress_std))
+    if not (np.isfinite(energy) and np.isfinite(force).all() and (stress_spread is None or np.isfinite(stress).all())):
+        raise NonFiniteOutput(
+            f'the model returned NaN or infinite values for structure {index} ({atoms.get_chemical_formula()}); '
+            "try dtype float64, or check that the structure is within the model's domain"
+        )
+    spread = {
+        'energy': float(energy_std),
+        'forces_rms': float(np.sqrt(np.mean(np.sum(force_std**2, axis=-1)))),
+        'forces_max': float(np.max(np.linalg.norm(force_std, axis=-1))),
+        'stress_max': stress_spread,
+    }
+    return StructureResult(index, float(energy), force, stress, spread)
+
+
+def inference_records(
+    potential: Potential, restoration: Restoration, quadrature: RotationQuadrature, results: list[StructureResult]
+) -> list[StepRecord]:
+    """The records of the inference steps for ``results`` (per-structure effects in their order)."""
+    records = [forces_mode_record(potential, restoration.forces_mode)]
+    if restoration.l_max:
+        effects = {
+            'energy_std_ev': 'energy',
+            'forces_rms_std_ev_per_angstrom': 'forces_rms',
+            'forces_max_std_ev_per_angstrom': 'forces_max',
+            'stress_max_std_ev_per_angstrom3': 'stress_max',
+        }
+        records.append(
+            StepRecord(
+                name='rotational_average',
+                parameters={'l_max': restoration.l_max, 'inversion': restoration.inversion},
+                effect={
+                    'n_rotations': len(quadrature),
+                    'lebedev_degree': quadrature.lebedev_degree,
+                    **{key: [result.spread[name] for result in results] for key, name in effects.items()},
+                },
+            )
+        )
+    return records
+
+
 def evaluate_structures(
     potential: Potential,
     structures: list[Atoms],
     restoration: Restoration | None = None,
     max_atoms_per_batch: int | None = None,
+    on_finished: Callable[[list[StructureResult]], None] | None = None,
 ) -> EvaluationResult:
     """Predict energies, forces and stresses of ``structures`` with the requested restoration applied; batches hold
-    at most ``max_atoms_per_batch`` atoms (rotated copies count), by default the device's own budget."""
+    at most ``max_atoms_per_batch`` atoms (rotated copies count), by default the device's own budget.
+
+    ``on_finished`` is called with the structures finished after each batch (all their rotated copies evaluated), so
+    a caller can keep what is done when the job is stopped before the end.
+    """
     restoration = restoration or Restoration()
     max_atoms_per_batch = max_atoms_per_batch or default_atoms_per_batch(potential.device)
     start = time.perf_counter()
@@ -80,64 +148,41 @@ def evaluate_structures(
     check_structures(structures, potential.description.elements)
     checks_seconds = time.perf_counter() - start
     quadrature = rotation_quadrature(restoration.l_max, restoration.inversion)
+    n_rotations = len(quadrature)
     copies = [rotated_copy(atoms, rotation) for atoms in structures for rotation in quadrature.rotations]
     sizes = [len(atoms) for atoms in copies]
+    received: list[list] = [[None] * n_rotations for _ in structures]
+    missing = [n_rotations] * len(structures)
+    results: list[StructureResult | None] = [None] * len(structures)
+    restoring = 0.0
+
+    def collect(batch: list[int], predictions: list) -> None:
+        nonlocal restoring
+        finished = []
+        for copy_index, prediction in zip(batch, predictions, strict=True):
+            index, rotation = divmod(copy_index, n_rotations)
+            received[index][rotation] = prediction
+            missing[index] -= 1
+            if not missing[index]:
+                begin = time.perf_counter()
+                results[index] = average_copies(index, structures[index], received[index], quadrature)
+                restoring += time.perf_counter() - begin
+                received[index] = []
+                finished.append(results[index])
+        if finished and on_finished is not None:
+            on_finished(finished)
+
     try:
-        predictions, stats = run_in_batches(
-            lambda batch: potential.predict(batch, restoration.forces_mode), copies, sizes, max_atoms_per_batch
+        stats = run_in_batches(
+            lambda batch: potential.predict(batch, restoration.forces_mode), copies, sizes, max_atoms_per_batch, collect
         )
     except OverlappingAtoms as exc:
-        raise overlap_error(exc.position // len(quadrature), exc.first, exc.second, exc.distance) from exc
-
-    n_rotations = len(quadrature)
-    restoring = time.perf_counter()
-    energies, stresses, forces = np.empty(len(structures)), np.full((len(structures), 3, 3), np.nan), []
-    spread = {'energy': [], 'forces_rms': [], 'forces_max': [], 'stress_max': []}
-    for index, atoms in enumerate(structures):
-        group = predictions[index * n_rotations : (index + 1) * n_rotations]
-        rotations, weights = quadrature.rotations, quadrature.weights
-        energy, energy_std = _weighted_mean_and_std(np.array([p.energy for p in group]), weights)
-        back_forces = np.einsum('kai,kij->kaj', np.array([p.forces for p in group]), rotations)
-        force, force_std = _weighted_mean_and_std(back_forces, weights)
-        energies[index] = energy
-        forces.append(force)
-        spread['energy'].append(float(energy_std))
-        spread['forces_rms'].append(float(np.sqrt(np.mean(np.sum(force_std**2, axis=-1)))))
-        spread['forces_max'].append(float(np.max(np.linalg.norm(force_std, axis=-1))))
-        if group[0].stress is not None:
-            back_stress = np.einsum('kji,kjl,klm->kim', rotations, np.array([p.stress for p in group]), rotations)
-            stress, stress_std = _weighted_mean_and_std(back_stress, weights)
-            stresses[index] = stress
-            spread['stress_max'].append(float(np.max(stress_std)))
-        else:
-            spread['stress_max'].append(None)
-        stress_is_finite = group[0].stress is None or np.isfinite(stresses[index]).all()
-        if not (np.isfinite(energy) and np.isfinite(force).all() and stress_is_finite):
-            raise NonFiniteOutput(
-                f'the model returned NaN or infinite values for structure {index} ({atoms.get_chemical_formula()}); '
-                "try dtype float64, or check that the structure is within the model's domain"
-            )
+        raise overlap_error(exc.position // n_rotations, exc.first, exc.second, exc.distance) from exc
 
     elapsed = time.perf_counter() - start
     phases = {name: seconds - phases_before.get(name, 0.0) for name, seconds in potential.phase_seconds.items()}
-    phases.update(checks=checks_seconds, restoration=time.perf_counter() - restoring)
+    phases.update(checks=checks_seconds, restoration=restoring)
     evaluated_atoms = sum(sizes)
-    records = [forces_mode_record(potential, restoration.forces_mode)]
-    if restoration.l_max:
-        records.append(
-            StepRecord(
-                name='rotational_average',
-                parameters={'l_max': restoration.l_max, 'inversion': restoration.inversion},
-                effect={
-                    'n_rotations': n_rotations,
-                    'lebedev_degree': quadrature.lebedev_degree,
-                    'energy_std_ev': spread['energy'],
-                    'forces_rms_std_ev_per_angstrom': spread['forces_rms'],
-                    'forces_max_std_ev_per_angstrom': spread['forces_max'],
-                    'stress_max_std_ev_per_angstrom3': spread['stress_max'],
-                },
-            )
-        )
     timing = {
         'wall_seconds': elapsed,
         'model_seconds': stats.model_seconds,
@@ -152,4 +197,10 @@ def evaluate_structures(
         'phase_seconds': phases,
         'device': potential.device,
     }
-    return EvaluationResult(energies, forces, stresses, records, timing)
+    return EvaluationResult(
+        energies=np.array([result.energy for result in results]),
+        forces=[result.forces for result in results],
+        stresses=np.array([result.stress for result in results]).reshape(-1, 3, 3),
+        restoration_steps=inference_records(potential, restoration, quadrature, results),
+        timing=timing,
+    )

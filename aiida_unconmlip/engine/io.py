@@ -42,6 +42,12 @@ Task ``phonopy`` (written by the ``unconmlip.phonopy`` CalcJob; :mod:`aiida_unco
     ``properties.projected_dos`` ``pdos_frequencies`` and ``projected_dos``) and ``report.json``
     (``restoration_steps``, ``band_labels`` [[index, label], ...], ``primitive_symbols``, ``diagnostics``,
     ``timing``).
+``partial/part_<k>.npz`` and ``partial/part_<k>.json`` (task evaluate, written as structures finish)
+    The structures finished so far, batch after batch, so that a job stopped before the end (walltime, ``scancel``,
+    a lost node) keeps them: ``indices`` (into the job's structures), ``energies``, ``forces`` with
+    ``atom_offsets``, ``stresses`` as in ``results.npz``; the ``.json`` holds the restoration records of those
+    structures. Each part is complete when it appears (written under another name, then renamed). A progress line
+    per finished part goes to stdout.
 ``error.json`` (only on failure)
     ``{"code": "<ERROR CODE>", "message": "..."}`` with the codes of :mod:`aiida_unconmlip.engine.errors`
     (``ENGINE_CRASH`` for unexpected exceptions).
@@ -71,6 +77,7 @@ RESULTS_FILE = 'results.npz'
 REPORT_FILE = 'report.json'
 ERROR_FILE = 'error.json'
 TRAJECTORIES_FILE = 'trajectories.npz'
+PARTIAL_FOLDER = 'partial'
 TASKS = ('evaluate', 'relax', 'phonopy')
 
 
@@ -260,6 +267,23 @@ def write_relax_results(
         for r in results
     ]
     write_report(folder, model_description, restoration_steps, timing=timing, relaxation=relaxation)
+
+
+def write_partial(folder: str | Path, part: int, finished: list, records: list[StepRecord]) -> None:
+    """Part ``part`` of the finished structures (:class:`~aiida_unconmlip.engine.evaluate.StructureResult`)."""
+    partial = Path(folder) / PARTIAL_FOLDER
+    partial.mkdir(exist_ok=True)
+    name = f'part_{part:05d}'
+    np.savez(
+        partial / f'{name}.tmp.npz',
+        indices=np.array([result.index for result in finished], dtype=np.int64),
+        energies=np.array([result.energy for result in finished]),
+        forces=np.concatenate([result.forces for result in finished]),
+        atom_offsets=_offsets([result.forces for result in finished]),
+        stresses=np.array([result.stress for result in finished]).reshape(-1, 3, 3),
+    )
+    (partial / f'{name}.json').write_text(json.dumps([record.as_dict() for record in records]))
+    (partial / f'{name}.tmp.npz').replace(partial / f'{name}.npz')
 
 
 def write_error(folder: str | Path, code: str, message: str) -> None:

@@ -17,7 +17,7 @@ from ase.optimize import BFGS, FIRE, LBFGS
 from .calculator import RestoredCalculator
 from .errors import NonFiniteOutput
 from .potentials import Potential
-from .restoration import Restoration, StepRecord
+from .restoration import Restoration, StepRecord, combine_records
 from .structures import check_structures
 
 OPTIMIZERS = {'FIRE': FIRE, 'BFGS': BFGS, 'LBFGS': LBFGS}
@@ -184,18 +184,3 @@ def fix_symmetry_record(results: list[RelaxationResult], symprec: float) -> Step
             'space_group_output': [result.space_group_output[key] for result in results],
         },
     )
-
-
-def combine_records(per_structure: list[list[StepRecord]]) -> list[StepRecord]:
-    """One record per step for all structures: per-structure lists in the effects are concatenated."""
-    combined: dict[str, StepRecord] = {}
-    for records in per_structure:
-        for record in records:
-            if record.name not in combined:
-                combined[record.name] = StepRecord(record.name, record.parameters, dict(record.effect))
-                continue
-            effect = combined[record.name].effect
-            for key, value in record.effect.items():
-                if isinstance(value, list):
-                    effect[key] = effect[key] + value
-    return list(combined.values())

@@ -157,3 +157,18 @@ class Restoration:
         """The restoration mapping of these steps, as written into job.json."""
         average = {'l_max': self.l_max, 'inversion': self.inversion} if self.l_max else False
         return {'forces_mode': self.forces_mode, 'rotational_average': average}
+
+
+def combine_records(per_structure: list[list[StepRecord]]) -> list[StepRecord]:
+    """One record per step for all structures: per-structure lists in the effects are concatenated."""
+    combined: dict[str, StepRecord] = {}
+    for records in per_structure:
+        for record in records:
+            if record.name not in combined:
+                combined[record.name] = StepRecord(record.name, record.parameters, dict(record.effect))
+                continue
+            effect = combined[record.name].effect
+            for key, value in record.effect.items():
+                if isinstance(value, list):
+                    effect[key] = effect[key] + value
+    return list(combined.values())

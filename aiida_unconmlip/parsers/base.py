@@ -56,9 +56,12 @@ class EngineParser(Parser):
                 name = f'signal {number}'
             hint = 'the scheduler (walltime, scancel), the out-of-memory killer or a user stopped it; run it again'
             return self.exit_codes.ERROR_ENGINE_KILLED.format(signal=f'{name} ({number})', message=hint)
-        causes = {126: 'the engine executable is not executable', 127: 'the engine executable was not found'}
-        cause = causes.get(status, 'see _scheduler-stderr.txt')
-        return self.exit_codes.ERROR_MISSING_OUTPUT.format(message=f'it exited with status {status}: {cause}')
+        causes = {126: 'the executable is not executable', 127: 'the executable was not found'}
+        if status in causes:
+            return self.exit_codes.ERROR_ENGINE_NOT_RUNNABLE.format(status=status, cause=causes[status])
+        return self.exit_codes.ERROR_MISSING_OUTPUT.format(
+            message=f'it exited with status {status}: see _scheduler-stderr.txt'
+        )
 
     def exit_code_from_error(self, error: dict) -> ExitCode:
         """Engine error codes map to exit codes named ``ERROR_<code>``; anything else is a crash."""

@@ -18,6 +18,7 @@ from ..ports import dict_validator
 from ..symmetry import net_force_removal, space_group_projection
 from ..symmetry.records import RECORDS_NAMESPACE
 from ..validation import check_bulk_crystal, check_distances, check_model_input, supercell_size
+from .evaluate import EvaluateWorkChain
 from .failures import root_cause
 from .phonon_steps import merge_force_sets, phonopy_displacements, refine_structure, split_structure_set
 from .protocols import check_override_keys, load_protocol, recursive_merge
@@ -146,6 +147,7 @@ class PhononWorkChain(WorkChain):
 
         spec.outline(
             cls.setup,
+            cls.check_computer,
             if_(cls.should_relax)(cls.run_relax, cls.inspect_relax),
             cls.refine,
             cls.displace,
@@ -171,6 +173,7 @@ class PhononWorkChain(WorkChain):
         spec.exit_code(401, 'ERROR_RELAXATION_FAILED', message='The relaxation failed: {message}')
         spec.exit_code(402, 'ERROR_EVALUATION_FAILED', message='Evaluating the displaced supercells failed: {message}')
         spec.exit_code(403, 'ERROR_PHONOPY_FAILED', message='The force constants and properties failed: {message}')
+        spec.exit_code(404, 'ERROR_COMPUTER_UNREACHABLE', message='Cannot reach the computer of the jobs: {message}')
 
     @classmethod
     def get_builder_from_protocol(
@@ -225,6 +228,22 @@ class PhononWorkChain(WorkChain):
     def _restoration_of(self, steps: tuple[str, ...]) -> orm.Dict:
         """The ``restoration`` input of a sub-process: the values of the steps it applies."""
         return orm.Dict({name: self.ctx.restoration[name] for name in steps})
+
+    def check_computer(self):
+        """Open the transport of the jobs' computer once, so a refused key or an unknown host fails now, with what to
+        do, instead of leaving the first job paused after AiiDA's transport retries."""
+        computer = self.inputs.evaluate.code.computer
+        if computer.transport_type == 'core.local':
+            return None
+        try:
+            with computer.get_transport():
+                pass
+        except Exception as exc:
+            return self.exit_codes.ERROR_COMPUTER_UNREACHABLE.format(
+                message=f'{computer.label} ({computer.transport_type}): {type(exc).__name__}: {exc}; '
+                f'check the connection with `verdi computer test {computer.label}`'
+            )
+        return None
 
     def should_relax(self) -> bool:
         return 'relax' in self.inputs
@@ -298,9 +317,8 @@ class PhononWorkChain(WorkChain):
             inputs = AttributeDict(self.exposed_inputs(EvaluateCalculation, 'evaluate'))
             inputs.structures = structures
             inputs.restoration = self._restoration_of(INFERENCE_STEPS)
-            inputs.metadata.call_link_label = f'evaluate_{name}'
-            node = self.submit(EvaluateCalculation, **inputs)
-            self.report(f'launched EvaluateCalculation<{node.pk}> for {len(structures)} supercells ({name})')
+            node = self.submit(EvaluateWorkChain, evaluate=inputs, metadata={'call_link_label': f'evaluate_{name}'})
+            self.report(f'launched EvaluateWorkChain<{node.pk}> for {len(structures)} supercells ({name})')
             calculations[name] = node
         return ToContext(**{f'evaluate_{name}': node for name, node in calculations.items()})
 

@@ -6,10 +6,11 @@ from typing import Any
 
 from aiida import orm
 from aiida.common import AttributeDict
-from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
+from aiida.engine import ProcessHandlerReport, process_handler, while_
 
 from ..calcjobs.relax import RelaxCalculation
 from ..validation import check_distances, check_model_input
+from .engine_restart import EngineRestartWorkChain
 from .protocols import check_override_keys, load_protocol, recursive_merge
 
 
@@ -28,11 +29,15 @@ def validate_inputs(inputs, _) -> str | None:
     return None
 
 
-class RelaxWorkChain(BaseRestartWorkChain):
-    """Relax a structure with ``unconmlip.relax``, restarting when it does not converge or produces NaN; each handler
-    says in the report what it changed. Out of memory is final: the engine has already split its batches."""
+class RelaxWorkChain(EngineRestartWorkChain):
+    """Relax a structure with ``unconmlip.relax``, restarting when it does not converge, produces NaN or was stopped
+    from outside; each handler says in the report what it changed. Out of memory is final: the engine has already
+    split its batches."""
 
     _process_class = RelaxCalculation
+    _out_of_memory_advice = (
+        'Relax a structure with fewer atoms, run on a device with more memory, or evaluate in float32 (settings.dtype)'
+    )
 
     @classmethod
     def define(cls, spec):
@@ -49,14 +54,6 @@ class RelaxWorkChain(BaseRestartWorkChain):
             cls.results,
         )
         spec.expose_outputs(RelaxCalculation)
-        spec.exit_code(
-            410, 'ERROR_NON_FINITE_IN_FLOAT64', message='The model gives NaN or infinite values even in float64.'
-        )
-        spec.exit_code(
-            411,
-            'ERROR_OUT_OF_MEMORY_SINGLE_STRUCTURE',
-            message='A single structure does not fit in device memory: {message}',
-        )
 
     @classmethod
     def get_protocol_inputs(
@@ -108,9 +105,14 @@ class RelaxWorkChain(BaseRestartWorkChain):
         super().setup()
         self.ctx.inputs = AttributeDict(self.exposed_inputs(RelaxCalculation, 'relax'))
 
-    def _update_dict_input(self, name: str, **changes) -> None:
-        current = self.ctx.inputs[name].get_dict() if name in self.ctx.inputs else {}
-        self.ctx.inputs[name] = orm.Dict({**current, **changes})
+    @process_handler(priority=600, exit_codes=RelaxCalculation.stopped_exit_codes())
+    def handle_stopped(self, node):
+        """Run again what was stopped from outside (walltime, ``scancel``, node failure, a killed engine): a relaxation
+        keeps no geometry before it ends, so the new job starts from the same structure."""
+        self.report(
+            f'{node.process_label}<{node.pk}> stopped ([{node.exit_status}] {node.exit_message}): relaxing again'
+        )
+        return ProcessHandlerReport(do_break=True)
 
     @process_handler(priority=500, exit_codes=RelaxCalculation.exit_codes.ERROR_NOT_CONVERGED)
     def handle_not_converged(self, node):
@@ -120,26 +122,4 @@ class RelaxWorkChain(BaseRestartWorkChain):
         self.report(
             f'{node.process_label}<{node.pk}> not converged after {steps} steps: restarting from its last geometry'
         )
-        return ProcessHandlerReport(do_break=True)
-
-    @process_handler(priority=400, exit_codes=RelaxCalculation.exit_codes.ERROR_OUT_OF_MEMORY)
-    def handle_out_of_memory(self, node):
-        """Stop: the engine already halved its batches down to one structure, so a retry cannot fit either."""
-        advice = (
-            f'{node.process_label}<{node.pk}>: {node.exit_message}. Relax a structure with fewer atoms, run on a '
-            'device with more memory, or evaluate in float32 (settings.dtype)'
-        )
-        self.report(advice)
-        return ProcessHandlerReport(
-            do_break=True, exit_code=self.exit_codes.ERROR_OUT_OF_MEMORY_SINGLE_STRUCTURE.format(message=advice)
-        )
-
-    @process_handler(priority=300, exit_codes=RelaxCalculation.exit_codes.ERROR_NON_FINITE_OUTPUT)
-    def handle_non_finite(self, node):
-        """Retry in float64; if that was already the precision, give up with a clear exit code."""
-        settings = self.ctx.inputs.settings.get_dict() if 'settings' in self.ctx.inputs else {}
-        if settings.get('dtype') == 'float64':
-            return ProcessHandlerReport(do_break=True, exit_code=self.exit_codes.ERROR_NON_FINITE_IN_FLOAT64)
-        self._update_dict_input('settings', dtype='float64')
-        self.report(f'{node.process_label}<{node.pk}> produced NaN or inf: retrying in float64')
         return ProcessHandlerReport(do_break=True)

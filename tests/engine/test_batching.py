@@ -25,7 +25,13 @@ def device_with_capacity(capacity: int):
 
 def test_out_of_memory_halves_the_batch_and_still_returns_everything_in_order():
     sizes = [3, 5, 2, 7, 1, 4]
-    results, stats = run_in_batches(device_with_capacity(8), sizes, sizes, max_atoms=100)
+    results = [None] * len(sizes)
+
+    def keep(batch, predictions):
+        for index, prediction in zip(batch, predictions, strict=True):
+            results[index] = prediction
+
+    stats = run_in_batches(device_with_capacity(8), sizes, sizes, 100, keep)
     assert results == [size * 10 for size in sizes]
     assert stats.splits_after_out_of_memory >= 1
     assert max(stats.batch_atoms) <= 8
@@ -33,4 +39,4 @@ def test_out_of_memory_halves_the_batch_and_still_returns_everything_in_order():
 
 def test_a_single_structure_too_large_is_a_distinct_error():
     with pytest.raises(OutOfMemory, match='single structure of 9 atoms'):
-        run_in_batches(device_with_capacity(8), [9], [9], max_atoms=100)
+        run_in_batches(device_with_capacity(8), [9], [9], 100, lambda batch, predictions: None)

@@ -59,3 +59,17 @@ def test_bad_structures_are_refused_with_a_reason(emt):
 def test_ase_backend_refuses_direct_forces(emt):
     with pytest.raises(UnsupportedCapability, match='conservative'):
         evaluate_structures(emt, [rattled_copper(3)], Restoration(forces_mode='direct'))
+
+
+def test_finished_structures_are_handed_over_batch_by_batch(emt):
+    structures = [rattled_copper(seed) for seed in range(4)]
+    handed = []
+    result = evaluate_structures(
+        emt, structures, Restoration(l_max=1), max_atoms_per_batch=len(structures[0]) * 5, on_finished=handed.append
+    )
+    assert len(handed) == 4, 'each structure is handed over when its last rotated copy is done'
+    assert [finished.index for group in handed for finished in group] == [0, 1, 2, 3]
+    for group in handed:
+        for finished in group:
+            np.testing.assert_allclose(finished.forces, result.forces[finished.index])
+            assert finished.energy == result.energies[finished.index]

@@ -134,7 +134,7 @@ def test_chunks_are_evaluated_separately_and_merged_in_order(engine_code, shippe
     chunked, node = run_phonons(
         engine_code, structure, shipped_models['emt'], displacements={'plus_minus': True}, n_chunks=2
     )
-    evaluations = sorted((c for c in node.called if c.process_label == 'EvaluateCalculation'), key=lambda n: n.ctime)
+    evaluations = sorted((c for c in node.called if c.process_label == 'EvaluateWorkChain'), key=lambda n: n.ctime)
     assert len(evaluations) == 2
     assert evaluations[0].mtime <= evaluations[1].ctime, 'on core.direct the chunks run one after the other'
     np.testing.assert_allclose(

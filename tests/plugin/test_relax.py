@@ -1,8 +1,12 @@
 """Relaxation on the compute node and the restart work chain around it, with real AiiDA processes."""
 
+import os
+import signal
+import time
+
 import numpy as np
 import pytest
-from aiida.engine import run_get_node
+from aiida.engine import ProcessState, run_get_node, submit
 from aiida.orm import Log, StructureData
 from ase.build import bulk
 from ase.calculators.emt import EMT
@@ -11,6 +15,7 @@ from ase.optimize import FIRE
 
 from aiida_unconmlip.data import ModelData
 from aiida_unconmlip.workflows.relax import RelaxWorkChain
+from tests.helpers import engine_processes_in
 
 
 def ase_emt_lattice_constant(symbol: str) -> float:
@@ -60,6 +65,38 @@ def test_too_few_steps_trigger_restarts_until_converged(engine_code, shipped_mod
     messages = [entry.message for entry in Log.collection.get_logs_for(node)]
     assert any('not converged after 8 steps: restarting from its last geometry' in m for m in messages)
     assert results['relaxation_report']['structures'][0]['converged']
+
+
+def test_a_relax_job_killed_from_outside_is_run_again(started_daemon_client, engine_code, shipped_models):
+    atoms = bulk('Cu', 'fcc', a=3.62, cubic=True).repeat(2)
+    atoms.rattle(0.05, seed=1)
+    builder = RelaxWorkChain.get_builder_from_protocol(
+        engine_code,
+        StructureData(ase=atoms),
+        shipped_models['emt'],
+        protocol='fast',
+        overrides={'relax': {'restoration': {'rotational_average': {'l_max': 2, 'inversion': True}}}},
+    )
+    node = submit(builder)
+    deadline = time.monotonic() + 600
+    killed = []
+    while not killed and time.monotonic() < deadline:
+        jobs = node.called
+        if jobs and jobs[0].process_state == ProcessState.WAITING and jobs[0].get_remote_workdir():
+            for pid in engine_processes_in(jobs[0].get_remote_workdir()):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+        time.sleep(0.05)
+    assert killed, 'the relax job finished before it could be stopped'
+    while not node.is_terminated and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert node.is_finished_ok, node.exit_message
+    first, second = sorted(node.called, key=lambda child: child.ctime)
+    assert first.exit_status == 303 and 'SIGKILL' in first.exit_message
+    assert second.inputs.structures.uuid == first.inputs.structures.uuid
+    messages = [entry.message for entry in Log.collection.get_logs_for(node)]
+    assert any(f'RelaxCalculation<{first.pk}> stopped ([303]' in m and 'relaxing again' in m for m in messages)
+    assert node.outputs.relaxation_report['structures'][0]['converged']
 
 
 def test_nan_is_retried_in_float64_and_then_reported(engine_code, nan_model_file):
