@@ -510,6 +510,11 @@ def start() -> None:
     STATE.mkdir(exist_ok=True)
     STATE.chmod(0o711)  # PostgreSQL's own user must reach its folder inside
     start_postgres()
+    if not rabbitmq_running():
+        # A daemon that ran without its broker stops first and starts again at the end: its workers would reconnect
+        # by themselves, but RabbitMQ requeues their tasks meanwhile, so a process could run twice, in the old worker
+        # and in the one that takes it again (aiida-core issue 4595). Fresh workers continue each process once.
+        stop_daemon()
     start_rabbitmq()
     start_munge()
     start_slurm()

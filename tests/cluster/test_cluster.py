@@ -146,7 +146,7 @@ def test_rabbitmq_restarted_mid_run(reference):
     running_job(node)
     cluster = services()
     cluster.stop_rabbitmq()
-    cluster.start_rabbitmq()
+    cluster.start()  # what `make services` does: the daemon stopped, RabbitMQ back, the daemon started
     await_node(node)
     assert node.is_finished_ok, node.exit_message
     np.testing.assert_allclose(frequencies(node), reference, atol=1e-8)
