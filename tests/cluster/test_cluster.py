@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from aiida.engine import ProcessState, submit
 from aiida.engine.daemon.client import get_daemon_client
-from aiida.orm import Dict, InstalledCode, StructureData, load_code, load_computer
+from aiida.orm import CalcFunctionNode, Dict, InstalledCode, StructureData, load_code, load_computer
 from ase.build import bulk
 
 from aiida_unconmlip.calcjobs.evaluate import EvaluateCalculation
@@ -139,6 +139,30 @@ def test_daemon_workers_killed_and_the_daemon_restarted(reference):
     await_node(node)
     assert node.is_finished_ok, node.exit_message
     np.testing.assert_allclose(frequencies(node), reference, atol=1e-8)
+
+
+def test_a_daemon_restart_during_the_phonopy_job_loses_nothing():
+    """The heavy phonopy work is a CalcJob, not a calcfunction blocking a worker: the daemon restarts while it runs
+    and the work chain finishes (a calcfunction would have held the worker, and been left Running forever). On this
+    RabbitMQ profile: with the embedded profile's ZeroMQ broker of aiida-core 2.9.4, a process in flight during a
+    restart was once left waiting, its task still assigned to the stopped worker (docs/phonons.rst)."""
+    builder = PhononWorkChain.get_builder_from_protocol(
+        load_code(CODE),
+        StructureData(ase=bulk('Cu', 'fcc', a=3.61)),
+        resolve_model('emt'),
+        protocol='fast',
+        relax=False,
+        overrides={'properties': {'mesh_length': 200.0}},  # a few seconds of phonopy on the compute node
+    )
+    node = submit(builder)
+    job = running_job(node, label='PhonopyCalculation')
+    get_daemon_client().restart_daemon(wait=True)
+    await_node(node)
+    assert node.is_finished_ok, node.exit_message
+    assert job.is_finished_ok and node.outputs.diagnostics['mesh'] == [96, 96, 96]
+    assert not [
+        child.pk for child in node.called_descendants if isinstance(child, CalcFunctionNode) and not child.is_terminated
+    ]
 
 
 def test_rabbitmq_restarted_mid_run(reference):

@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -196,36 +195,3 @@ def test_random_displacements_with_symfc_agree_with_finite_displacements(engine_
         np.sort(standard['band_structure'].get_bands(), axis=1),
         atol=0.05,
     )
-
-
-def test_a_daemon_restart_during_the_phonopy_job_loses_nothing(started_daemon_client, engine_code, shipped_models):
-    """The heavy phonopy work is a CalcJob, not a calcfunction blocking a worker: the daemon restarts while it runs,
-    and the work chain finishes (a calcfunction would have held the worker, and been left Running forever)."""
-    from aiida.engine import ProcessState, submit
-    from aiida.orm import CalcFunctionNode, QueryBuilder
-
-    builder = PhononWorkChain.get_builder_from_protocol(
-        engine_code,
-        StructureData(ase=bulk('Cu', 'fcc', a=3.61)),
-        shipped_models['emt'],
-        protocol='fast',
-        relax=False,
-        overrides={'properties': {'mesh_length': 200.0}},  # a few seconds of phonopy on the compute node
-    )
-    node = submit(builder)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        jobs = [c for c in node.called if c.process_label == 'PhonopyCalculation']
-        if jobs and jobs[0].process_state == ProcessState.WAITING and jobs[0].get_job_id():
-            break
-        time.sleep(0.2)
-    else:
-        raise AssertionError(f'the phonopy job of {node.pk} never started')
-    started_daemon_client.restart_daemon(wait=True)
-    assert started_daemon_client.is_daemon_running
-    while not node.is_terminated and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert node.is_finished_ok, node.exit_message
-    assert jobs[0].is_finished_ok and node.outputs.diagnostics['mesh'] == [96, 96, 96]
-    stuck = QueryBuilder().append(CalcFunctionNode, filters={'attributes.process_state': 'running'}).count()
-    assert stuck == 0
