@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 from ase.build import bulk
+from timing import best_of
 
 from aiida_unconmlip.engine import Restoration, evaluate_structures, load_potential
 from aiida_unconmlip.models import default_model_name, shipped_model
@@ -30,15 +30,6 @@ def rattled_cells(count: int) -> list:
         atoms.rattle(0.03, seed=seed)
         cells.append(atoms)
     return cells
-
-
-def best_of(repeats: int, action) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

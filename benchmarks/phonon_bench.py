@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from ase.build import bulk
+from timing import best_of
 
 from aiida_unconmlip.engine import Restoration, evaluate_structures, load_potential
 from aiida_unconmlip.engine.relax import parse_relax_parameters, relax_structures
@@ -52,15 +53,6 @@ def wall(command: list, env: dict) -> tuple[float, str]:
     if result.returncode != 0:
         raise SystemExit(f'{command} failed:\n{result.stdout}\n{result.stderr}')
     return seconds, result.stdout
-
-
-def best(repeats: int, action) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def random_supercells(count: int) -> list:
@@ -102,15 +94,15 @@ def floors(potential, repeats: int) -> dict[str, float]:
     displaced = random_supercells(2)
     forty = random_supercells(40)
     return {
-        'main': best(
+        'main': best_of(
             repeats,
             lambda: (
                 relax_structures(potential, [bulk('Si', 'diamond', a=5.431)], restoration, True, relax, None),
                 evaluate_structures(potential, displaced),
             ),
         ),
-        'main_no_relax': best(repeats, lambda: evaluate_structures(potential, displaced)),
-        'random_40': best(repeats, lambda: evaluate_structures(potential, forty)),
+        'main_no_relax': best_of(repeats, lambda: evaluate_structures(potential, displaced)),
+        'random_40': best_of(repeats, lambda: evaluate_structures(potential, forty)),
     }
 
 
@@ -142,7 +134,7 @@ def model_calls(potential, path: Path, repeats: int) -> dict[str, dict[str, floa
 
         ours(), ase_call()  # warm-up
         np.testing.assert_allclose(ours().forces[0], ase_call(), atol=1e-6)
-        rows[name] = {'ours': best(repeats, ours), 'plain': best(repeats, ase_call)}
+        rows[name] = {'ours': best_of(repeats, ours), 'plain': best_of(repeats, ase_call)}
     return rows
 
 

@@ -91,17 +91,21 @@ def wait_for_parts(job, count: int, timeout: float = 300) -> Path:
     return folder
 
 
-def slow_phonons(**overrides):
-    """Phonons of Cu with EMT averaged over 1292 rotations: evaluate jobs of seconds, one part per supercell."""
-    builder = PhononWorkChain.get_builder_from_protocol(
+def cu_phonons(**overrides):
+    """Phonons of fcc Cu with EMT on the services' code, fast protocol, no relaxation."""
+    return PhononWorkChain.get_builder_from_protocol(
         load_code(CODE),
         StructureData(ase=bulk('Cu', 'fcc', a=3.61)),
         resolve_model('emt'),
         protocol='fast',
         relax=False,
-        overrides={'restoration': {'rotational_average': {'l_max': 8, 'inversion': True}}, **overrides},
+        overrides=overrides,
     )
-    return builder
+
+
+def slow_phonons(**overrides):
+    """Phonons of Cu with EMT averaged over 1292 rotations: evaluate jobs of seconds, one part per supercell."""
+    return cu_phonons(restoration={'rotational_average': {'l_max': 8, 'inversion': True}}, **overrides)
 
 
 def frequencies(node) -> np.ndarray:
@@ -146,15 +150,7 @@ def test_a_daemon_restart_during_the_phonopy_job_loses_nothing():
     and the work chain finishes (a calcfunction would have held the worker, and been left Running forever). On this
     RabbitMQ profile: with the embedded profile's ZeroMQ broker of aiida-core 2.9.4, a process in flight during a
     restart was once left waiting, its task still assigned to the stopped worker (docs/phonons.rst)."""
-    builder = PhononWorkChain.get_builder_from_protocol(
-        load_code(CODE),
-        StructureData(ase=bulk('Cu', 'fcc', a=3.61)),
-        resolve_model('emt'),
-        protocol='fast',
-        relax=False,
-        overrides={'properties': {'mesh_length': 200.0}},  # a few seconds of phonopy on the compute node
-    )
-    node = submit(builder)
+    node = submit(cu_phonons(properties={'mesh_length': 200.0}))  # a few seconds of phonopy on the compute node
     job = running_job(node, label='PhonopyCalculation')
     get_daemon_client().restart_daemon(wait=True)
     await_node(node)
