@@ -505,10 +505,22 @@ def stop_daemon() -> None:
 # --- commands -----------------------------------------------------------------------------------------------------
 
 
+def open_path_to_state() -> None:
+    """Let the services' own users (postgres, munge) pass through the folders above ``.services/``: a project cloned
+    into a private folder (``mktemp -d``, a home of mode 700) is otherwise out of their reach. Only the right to pass
+    through (o+x) is added, never to list or read; each folder changed is named."""
+    for folder in [STATE, *STATE.parents]:
+        mode = folder.stat().st_mode
+        if not mode & 0o001:
+            folder.chmod(mode | 0o001)
+            print(f"note  {folder}: others may now pass through (o+x), for the services' own users")
+
+
 def start() -> None:
     ensure_packages()
     STATE.mkdir(exist_ok=True)
     STATE.chmod(0o711)  # PostgreSQL's own user must reach its folder inside
+    open_path_to_state()
     start_postgres()
     if not rabbitmq_running():
         # A daemon that ran without its broker stops first and starts again at the end: its workers would reconnect
