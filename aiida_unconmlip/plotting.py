@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from aiida.orm import BandsData, XyData
+from aiida.orm import ArrayData, BandsData, XyData
 
 LABELS = {'GAMMA': 'Γ'}
 SEEKPATH_LABELS = {shown: label for label, shown in LABELS.items()}
@@ -89,6 +89,66 @@ def plot_phonons(
         axis_bands.legend(loc='best', framealpha=0.9)
     axis_dos.set_xlabel('DOS (states/THz)')
     axis_dos.set_xlim(left=0)
+    figure.savefig(output, dpi=150, bbox_inches='tight')
+    plt.close(figure)
+    return output
+
+
+def plot_conductivity(
+    kappa: ArrayData, cumulative: ArrayData, output: Path, title: str, temperature: float = 300.0
+) -> Path:
+    """kappa(T) (the three diagonal components) beside the cumulative kappa against phonon frequency at the
+    temperature nearest ``temperature``; written to ``output`` (png or pdf)."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    temperatures, tensor = kappa.get_array('temperatures'), kappa.get_array('kappa')
+    figure, (axis_kappa, axis_cumulative) = plt.subplots(1, 2, figsize=(10, 4.5))
+    for index, component in enumerate(('xx', 'yy', 'zz')):
+        axis_kappa.plot(temperatures, tensor[:, index], marker='o', markersize=3, label=f'$\\kappa_{{{component}}}$')
+    axis_kappa.set_xlabel('Temperature (K)')
+    axis_kappa.set_ylabel('$\\kappa$ (W/m-K)')
+    axis_kappa.set_yscale('log')
+    axis_kappa.legend(loc='best')
+    axis_kappa.set_title(title)
+    nearest = int(np.abs(cumulative.get_array('temperatures') - temperature).argmin())
+    axis_cumulative.plot(cumulative.get_array('frequencies'), cumulative.get_array('kappa')[nearest])
+    axis_cumulative.set_xlabel('Frequency (THz)')
+    axis_cumulative.set_ylabel('Cumulative $\\kappa$ (W/m-K)')
+    axis_cumulative.set_title(f'{cumulative.get_array("temperatures")[nearest]:g} K')
+    axis_cumulative.set_ylim(bottom=0)
+    figure.savefig(output, dpi=150, bbox_inches='tight')
+    plt.close(figure)
+    return output
+
+
+def plot_qha(qha: ArrayData, gruneisen: ArrayData, output: Path, title: str) -> Path:
+    """Linear thermal expansion beta/3 against T (dashed where V(T) leaves the sampled volumes) beside the mode
+    Grüneisen parameters along the band path; written to ``output`` (png or pdf)."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    temperatures = qha.get_array('temperatures')
+    linear = qha.get_array('volumetric_thermal_expansion') / 3 * 1e6
+    extrapolated = qha.get_array('extrapolated')
+    figure, (axis_alpha, axis_gamma) = plt.subplots(1, 2, figsize=(10, 4.5))
+    axis_alpha.plot(temperatures[~extrapolated], linear[~extrapolated], color='tab:blue')
+    if extrapolated.any():
+        axis_alpha.plot(temperatures[extrapolated], linear[extrapolated], color='tab:blue', linestyle='--')
+    axis_alpha.axhline(0.0, color='0.3', linewidth=0.6)
+    axis_alpha.set_xlabel('Temperature (K)')
+    axis_alpha.set_ylabel('Linear thermal expansion $\\beta/3$ ($10^{-6}$/K)')
+    axis_alpha.set_title(title)
+    distances, gamma = gruneisen.get_array('distances'), gruneisen.get_array('gamma')
+    axis_gamma.plot(distances, gamma, '.', markersize=2, color='tab:orange')
+    axis_gamma.axhline(0.0, color='0.3', linewidth=0.6)
+    axis_gamma.set_xlabel('Distance along the band path (1/A)')
+    axis_gamma.set_ylabel('Mode Grüneisen parameter')
+    axis_gamma.set_ylim(np.nanpercentile(gamma, 1) - 0.5, np.nanpercentile(gamma, 99) + 0.5)
     figure.savefig(output, dpi=150, bbox_inches='tight')
     plt.close(figure)
     return output

@@ -47,17 +47,75 @@ def _evaluate_timings(node: ProcessNode) -> list[dict[str, Any]]:
     ]
 
 
-def phonon_summary(node: WorkChainNode) -> dict[str, Any]:
-    outputs = node.outputs
+def _lattice_dynamics_header(node: WorkChainNode) -> dict[str, Any]:
+    """Header, model and space group of a phonons or kappa run."""
     summary = _header(node)
     summary['model'] = model_summary(node.inputs.evaluate.model)
-    if 'symmetry' in outputs:
-        summary['space_group'] = {'number': outputs.symmetry['number'], 'symbol': outputs.symmetry['international']}
+    if 'symmetry' in node.outputs:
+        symmetry = node.outputs.symmetry
+        summary['space_group'] = {'number': symmetry['number'], 'symbol': symmetry['international']}
+    return summary
+
+
+def phonon_summary(node: WorkChainNode) -> dict[str, Any]:
+    outputs = node.outputs
+    summary = _lattice_dynamics_header(node)
     if 'band_structure' in outputs:
         summary['bands'] = {'frequencies_thz': labelled_frequencies(outputs.band_structure)}
     if 'diagnostics' in outputs:
         summary['diagnostics'] = outputs.diagnostics.get_dict()
     summary['timings'] = {'wall_seconds': _wall_seconds(node), 'evaluate': _evaluate_timings(node)}
+    return summary
+
+
+def conductivity_summary(node: WorkChainNode) -> dict[str, Any]:
+    """``kappa.temperatures`` (K) and ``kappa.tensor`` (W/m-K, one Voigt six-vector xx, yy, zz, yz, xz, xy per
+    temperature), with the method, mesh and diagnostics of the solution."""
+    outputs = node.outputs
+    summary = _lattice_dynamics_header(node)
+    if 'kappa' in outputs:
+        diagnostics = outputs.diagnostics.get_dict()
+        summary['kappa'] = {
+            'temperatures': outputs.kappa.get_array('temperatures').tolist(),
+            'tensor': outputs.kappa.get_array('kappa').tolist(),
+            'voigt_order': diagnostics['voigt_order'],
+            'unit': 'W/m-K',
+            'method': diagnostics['method'],
+            'mesh': diagnostics['mesh'],
+        }
+        summary['conductivity_diagnostics'] = diagnostics
+    summary['timings'] = {'wall_seconds': _wall_seconds(node), 'evaluate': _evaluate_timings(node)}
+    return summary
+
+
+def qha_summary(node: WorkChainNode) -> dict[str, Any]:
+    """``qha.temperatures`` (K) and ``qha.volumetric_thermal_expansion`` (1/K, one value per temperature), with
+    B(T), Cp(T), V(T) per primitive cell and the static equation of state."""
+    outputs = node.outputs
+    summary = _header(node)
+    summary['model'] = model_summary(node.inputs.phonons.evaluate.model)
+    if 'qha' in outputs:
+        qha = outputs.qha
+        summary['qha'] = {
+            name: qha.get_array(name).tolist()
+            for name in (
+                'temperatures',
+                'volumetric_thermal_expansion',
+                'bulk_modulus',
+                'heat_capacity_p',
+                'equilibrium_volumes',
+                'extrapolated',
+            )
+        }
+        summary['qha']['units'] = {
+            'temperatures': 'K',
+            'volumetric_thermal_expansion': '1/K',
+            'bulk_modulus': 'GPa',
+            'heat_capacity_p': 'J/K/mol',
+            'equilibrium_volumes': 'A^3 per primitive cell',
+        }
+        summary['equation_of_state'] = outputs.equation_of_state.get_dict()
+    summary['timings'] = {'wall_seconds': _wall_seconds(node)}
     return summary
 
 
@@ -97,17 +155,19 @@ def evaluate_summary(node: CalcJobNode) -> dict[str, Any]:
 
 SUMMARIES = {
     'PhononWorkChain': phonon_summary,
+    'ThermalConductivityWorkChain': conductivity_summary,
+    'QhaWorkChain': qha_summary,
     'RelaxWorkChain': relax_summary,
     'EvaluateCalculation': evaluate_summary,
 }
 
 
 def summarize(node) -> dict[str, Any]:
-    """The summary of a phonons, relax or evaluate run; ValueError for any other node."""
+    """The summary of a phonons, kappa, qha, relax or evaluate run; ValueError for any other node."""
     summarizer = SUMMARIES.get(getattr(node, 'process_label', None))
     if summarizer is None:
         raise ValueError(
             f'node {node.pk} is a {getattr(node, "process_label", None) or type(node).__name__}; '
-            'show works on PhononWorkChain, RelaxWorkChain and EvaluateCalculation runs'
+            f'show works on {", ".join(SUMMARIES)} runs'
         )
     return summarizer(node)

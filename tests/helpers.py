@@ -81,3 +81,26 @@ def engine_processes_in(folder: str) -> list[int]:
         except OSError:
             continue
     return pids
+
+
+def ase_forces(cells, calculator) -> np.ndarray:
+    """Forces (eV/A) of phonopy's or phono3py's supercells with an ASE calculator: what a plain script does."""
+    from ase import Atoms
+
+    forces = []
+    for cell in cells:
+        atoms = Atoms(cell.symbols, cell=cell.cell, positions=cell.positions, pbc=True)
+        atoms.calc = calculator
+        forces.append(atoms.get_forces())
+    return np.array(forces)
+
+
+def phonopy_atoms(unitcell):
+    """phonopy's unit cell of an ASE structure."""
+    from phonopy.structure.atoms import PhonopyAtoms
+
+    return PhonopyAtoms(
+        symbols=unitcell.get_chemical_symbols(),
+        cell=unitcell.cell.array,
+        scaled_positions=unitcell.get_scaled_positions(),
+    )

@@ -55,6 +55,10 @@ class EngineJob(CalcJob):
         """Write the task's input folder; return the local copy list (files of nodes copied into the folder)."""
         raise NotImplementedError
 
+    def dict_input(self, name: str) -> dict | None:
+        """The content of the Dict input ``name``, or ``None`` when it was not given (its parser fills defaults)."""
+        return self.inputs[name].get_dict() if name in self.inputs else None
+
     def retrieve_list(self) -> list[str]:
         return [engine_io.RESULTS_FILE, engine_io.REPORT_FILE, engine_io.ERROR_FILE, EXIT_STATUS_FILE]
 

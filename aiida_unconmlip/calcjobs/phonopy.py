@@ -78,22 +78,19 @@ class PhonopyCalculation(EngineJob):
 
     def write_inputs(self, folder) -> list[tuple[str, str, str]]:
         symmetry = self.inputs.symmetry
-        restoration = parse_force_constant_steps(self._dict_input('restoration'))
+        restoration = parse_force_constant_steps(self.dict_input('restoration'))
         request = {
             'symprec': symmetry['symprec'],
-            'method': parse_force_constants(self._dict_input('force_constants'))['method'],
+            'method': parse_force_constants(self.dict_input('force_constants'))['method'],
             'force_constant_symmetrization': restoration['force_constant_symmetrization'],
-            'properties': parse_properties(self._dict_input('properties')),
+            'properties': parse_properties(self.dict_input('properties')),
             'space_group': {'number': symmetry['number'], 'symbol': symmetry['international']},
             'space_group_kept': symmetry.get('space_group_kept'),
         }
         write_phonopy_job(
-            Path(folder.abspath), self.inputs.phonopy_setup.get_content(), self.inputs.forces.get_stacked(), request
+            Path(folder.abspath), self.inputs.phonopy_setup.get_content(), self.inputs.forces.get_list(), request
         )
         return []
-
-    def _dict_input(self, name: str) -> dict | None:
-        return self.inputs[name].get_dict() if name in self.inputs else None
 
     def retrieve_list(self) -> list[str]:
         return [*super().retrieve_list(), PARAMS_FILE]

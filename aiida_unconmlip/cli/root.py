@@ -6,6 +6,7 @@ import click
 from aiida.cmdline.groups.verdi import VerdiCommandGroup
 from aiida.cmdline.params import options, types
 
+from .beyond_harmonic import kappa, qha
 from .dataset import dataset
 from .export import export
 from .models import models
@@ -22,5 +23,20 @@ def cmd_root():
     """Lattice dynamics with unconstrained machine-learned potentials, with symmetry restoration on record."""
 
 
-for command in (setup, models, dataset, phonons, relax, evaluate, show, provenance, plot, export, computer_template):
+COMMANDS = (
+    setup,
+    models,
+    dataset,
+    phonons,
+    kappa,
+    qha,
+    relax,
+    evaluate,
+    show,
+    provenance,
+    plot,
+    export,
+    computer_template,
+)
+for command in COMMANDS:
     cmd_root.add_command(command)

@@ -11,12 +11,31 @@ from . import params
 from .launch import launch
 
 
-def _rotational_average(l_max: int) -> dict | bool:
+def rotational_average(l_max: int) -> dict | bool:
     """The restoration value of ``--rotational-average L`` (0 switches it off; inversion comes with it)."""
     return {'l_max': l_max, 'inversion': True} if l_max else False
 
 
-def _print_summary(node, as_json: bool) -> None:
+def run_from_protocol(
+    process_class, structure, model, protocol, overrides, job_options, code, computer, daemon, as_json, relax=True
+) -> None:
+    """Build ``process_class`` from its protocol (errors of the input in one line), launch, print the summary."""
+    with params.clear_errors():
+        builder = process_class.get_builder_from_protocol(
+            params.resolve_code(code, computer),
+            params.load_structure(structure),
+            params.resolve_model_option(model),
+            protocol=protocol,
+            overrides=overrides,
+            options=job_options or None,
+            relax=relax,
+        )
+    node = launch(builder, daemon, as_json)
+    if node is not None:
+        print_summary(node, as_json)
+
+
+def print_summary(node, as_json: bool) -> None:
     from ..summaries import summarize
 
     summary = summarize(node)
@@ -84,20 +103,11 @@ def phonons(
     if max_supercell_atoms is not None:
         overrides.setdefault('displacements', {})['max_supercell_atoms'] = max_supercell_atoms
     if l_max is not None:
-        overrides['restoration'] = {'rotational_average': _rotational_average(l_max)}
-    with params.clear_errors():
-        builder = PhononWorkChain.get_builder_from_protocol(
-            params.resolve_code(code, computer),
-            params.load_structure(structure),
-            params.resolve_model_option(model),
-            protocol=protocol,
-            overrides=overrides,
-            options=job_options or None,
-            relax=not no_relax,
-        )
-    node = launch(builder, daemon, as_json)
-    if node is not None:
-        _print_summary(node, as_json)
+        overrides['restoration'] = {'rotational_average': rotational_average(l_max)}
+    run_from_protocol(
+        PhononWorkChain, structure, model, protocol, overrides, job_options, code, computer, daemon, as_json,
+        relax=not no_relax,
+    )  # fmt: skip
 
 
 @click.command('relax')
@@ -113,7 +123,7 @@ def relax(structure, model, protocol, l_max, job_options, code, computer, daemon
 
     overrides = {}
     if l_max is not None:
-        overrides['relax'] = {'restoration': {'rotational_average': _rotational_average(l_max)}}
+        overrides['relax'] = {'restoration': {'rotational_average': rotational_average(l_max)}}
     with params.clear_errors():
         builder = RelaxWorkChain.get_builder_from_protocol(
             params.resolve_code(code, computer),
@@ -125,7 +135,7 @@ def relax(structure, model, protocol, l_max, job_options, code, computer, daemon
         )
     node = launch(builder, daemon, as_json)
     if node is not None:
-        _print_summary(node, as_json)
+        print_summary(node, as_json)
 
 
 @click.command('evaluate')
@@ -147,9 +157,9 @@ def evaluate(structures, model, l_max, forces_mode, dtype, job_options, code, co
     builder.code = params.resolve_code(code, computer)
     builder.model = params.resolve_model_option(model)
     builder.structures = StructureSetData.from_ase(params.load_structures(structures))
-    builder.restoration = Dict({'forces_mode': forces_mode, 'rotational_average': _rotational_average(l_max or 0)})
+    builder.restoration = Dict({'forces_mode': forces_mode, 'rotational_average': rotational_average(l_max or 0)})
     builder.settings = Dict({'dtype': dtype} if dtype else {})
     builder.metadata.options = job_options
     node = launch(builder, daemon, as_json)
     if node is not None:
-        _print_summary(node, as_json)
+        print_summary(node, as_json)

@@ -36,6 +36,24 @@ def echo_summary(summary: dict) -> None:
             f'largest star-of-q spread: {max(diagnostics["star_spread_thz"].values()):.2e} THz'
         )
         click.echo(f'space group kept through relaxation: {diagnostics["space_group_kept"]}')
+    kappa = summary.get('kappa')
+    if kappa:
+        click.echo(f'kappa ({kappa["unit"]}, {kappa["method"]}, mesh {kappa["mesh"]}):')
+        click.echo('       T (K) ' + ' '.join(f'{component:>9}' for component in kappa['voigt_order']))
+        for temperature, tensor in zip(kappa['temperatures'], kappa['tensor'], strict=True):
+            click.echo(f'  {temperature:10.1f} ' + ' '.join(f'{value:9.3f}' for value in tensor))
+    qha = summary.get('qha')
+    if qha:
+        eos = summary['equation_of_state']
+        click.echo(f'static {eos["eos"]} fit: V0 {eos["v0_angstrom3"]:.3f} A^3, B0 {eos["b0_gpa"]:.1f} GPa')
+        click.echo('       T (K)   beta (1/K)    B (GPa)   Cp (J/K/mol)')
+        for index, temperature in enumerate(qha['temperatures']):
+            if temperature % 100 == 0:
+                mark = '  extrapolated' if qha['extrapolated'][index] else ''
+                click.echo(
+                    f'  {temperature:10.1f} {qha["volumetric_thermal_expansion"][index]:12.4e} '
+                    f'{qha["bulk_modulus"][index]:10.2f} {qha["heat_capacity_p"][index]:14.3f}{mark}'
+                )
     for key in ('energy_ev', 'converged', 'steps', 'space_group_output'):
         if key in summary:
             click.echo(f'{key}: {summary[key]}')
@@ -108,11 +126,28 @@ def provenance(identifier, as_json):
 @click.option('--compare', help='PK of a second phonons run (e.g. without restoration) drawn dashed beneath.')
 @decorators.with_dbenv()
 def plot(identifier, output, compare):
-    """Band structure with the DOS beside it."""
-    from ..plotting import plot_phonons
+    """Band structure with the DOS beside it; for a kappa run, kappa(T) and the cumulative kappa; for a qha run, the
+    thermal expansion and the Grüneisen parameters."""
+    from ..plotting import plot_conductivity, plot_phonons, plot_qha
 
     if output.suffix.lower() not in ('.png', '.pdf'):
         raise click.ClickException('the output file must end in .png or .pdf')
+    node = load_node_or_fail(identifier)
+    if getattr(node, 'process_label', None) == 'QhaWorkChain':
+        if 'qha' not in node.outputs:
+            raise click.ClickException(f'node {node.pk} is not a finished QhaWorkChain')
+        title = (
+            f'{node.inputs.structure.get_formula()} — {node.inputs.phonons.evaluate.model.model_name} (run {node.pk})'
+        )
+        click.echo(str(plot_qha(node.outputs.qha, node.outputs.gruneisen, output, title).resolve()))
+        return
+    if getattr(node, 'process_label', None) == 'ThermalConductivityWorkChain':
+        if 'kappa' not in node.outputs:
+            raise click.ClickException(f'node {node.pk} is not a finished ThermalConductivityWorkChain')
+        title = f'{node.inputs.structure.get_formula()} — {node.inputs.evaluate.model.model_name} (run {node.pk})'
+        path = plot_conductivity(node.outputs.kappa, node.outputs.cumulative_kappa, output, title)
+        click.echo(str(path.resolve()))
+        return
 
     def phonon_outputs(pk):
         node = load_node_or_fail(pk)

@@ -34,6 +34,11 @@ def run_job(folder: str | Path) -> None:
 
         run_phonopy_job(folder, spec)
         return
+    if spec['task'] == 'phono3py':
+        from .phono3py_task import run_phono3py_job
+
+        run_phono3py_job(folder, spec)
+        return
     job = read_job(folder, spec)
     potential = load_potential(
         job.model.path, job.model.backend, job.model.sha256, device=job.settings.device, dtype=job.settings.dtype

@@ -35,13 +35,26 @@ Task ``phonopy`` (written by the ``unconmlip.phonopy`` CalcJob; :mod:`aiida_unco
     Input: ``job.json`` ``{"task": "phonopy", "phonopy": {"symprec", "method": "phonopy" | "symfc",
     "force_constant_symmetrization": bool, "properties": {...}, "space_group": {"number", "symbol"},
     "space_group_kept": bool | null}}`` (``properties`` as the phonon work chain's), ``phonopy_disp.yaml``
-    (phonopy's setup with the displacements), ``forces.npz`` with ``forces`` (displacements, atoms, 3) eV/A.
+    (phonopy's setup with the displacements), ``forces.npz`` with ``forces`` (all atoms, 3) eV/A and
+    ``atom_offsets`` (displacements + 1).
     Output: ``phonopy_params.yaml`` (with forces and force constants), ``results.npz`` (``force_constants``
     eV/A^2, ``primitive_cell``, ``band_kpoints``, ``band_frequencies`` THz, ``dos_frequencies``, ``total_dos``,
     ``temperatures``, ``free_energy`` kJ/mol, ``entropy`` and ``heat_capacity`` J/K/mol, ``mesh``, and with
     ``properties.projected_dos`` ``pdos_frequencies`` and ``projected_dos``) and ``report.json``
     (``restoration_steps``, ``band_labels`` [[index, label], ...], ``primitive_symbols``, ``diagnostics``,
     ``timing``).
+Task ``phono3py`` (written by the ``unconmlip.phono3py`` CalcJob; :mod:`aiida_unconmlip.engine.phono3py_task`)
+    Input: ``job.json`` ``{"task": "phono3py", "phono3py": {"symprec", "layout": {"fc3", "fc2", "reference_fc3",
+    "reference_fc2"}, "conductivity": {...}, "force_constant_symmetrization": bool}}`` (``conductivity`` as the
+    thermal-conductivity work chain's; ``layout`` says where the fc3 and fc2 sets and the undisplaced supercells sit
+    in the forces; the latter are left out, the work chain has subtracted their forces already),
+    ``phono3py_disp.yaml`` (phono3py's setup with the displacements), ``forces.npz`` with ``forces`` (all atoms, 3)
+    eV/A and ``atom_offsets``. Output: ``phono3py_params.yaml`` (with forces), ``fc2.hdf5`` and ``fc3.hdf5``,
+    ``results.npz`` (``temperatures`` K, ``kappa`` (temperatures, 6) W/m-K in Voigt order xx, yy, zz, yz, xz, xy,
+    with the Wigner term ``kappa_intra`` and ``kappa_inter``, ``cumulative_frequencies`` THz and
+    ``cumulative_kappa`` (temperatures, points) W/m-K, ``mesh``, and with ``mode_properties`` ``mode_qpoints``,
+    ``mode_weights``, ``mode_frequencies`` THz, ``mode_group_velocities`` THz A, ``mode_linewidths`` THz) and
+    ``report.json`` (``restoration_steps``, ``diagnostics``, ``timing``).
 ``partial/part_<k>.npz`` and ``partial/part_<k>.json`` (task evaluate, written as structures finish)
     The structures finished so far, batch after batch, so that a job stopped before the end (walltime, ``scancel``,
     a lost node) keeps them: ``indices`` (into the job's structures), ``energies``, ``forces`` with
@@ -78,7 +91,7 @@ REPORT_FILE = 'report.json'
 ERROR_FILE = 'error.json'
 TRAJECTORIES_FILE = 'trajectories.npz'
 PARTIAL_FOLDER = 'partial'
-TASKS = ('evaluate', 'relax', 'phonopy')
+TASKS = ('evaluate', 'relax', 'phonopy', 'phono3py')
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ described with the others in :mod:`aiida_unconmlip.engine.io`). It needs no mode
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -11,32 +10,26 @@ from typing import Any
 import numpy as np
 
 from .errors import InvalidJob
-from .io import JOB_FILE, RESULTS_FILE, write_report
+from .force_set_job import read_request, read_setup_and_forces, write_force_set_job
+from .io import RESULTS_FILE, write_report
 
 TASK = 'phonopy'
 SETUP_FILE = 'phonopy_disp.yaml'
-FORCES_FILE = 'forces.npz'
 PARAMS_FILE = 'phonopy_params.yaml'
 REQUEST_KEYS = ('symprec', 'method', 'force_constant_symmetrization', 'properties', 'space_group', 'space_group_kept')
 
 
-def write_phonopy_job(folder: str | Path, setup_yaml: str, forces: np.ndarray, request: dict[str, Any]) -> None:
+def write_phonopy_job(folder: str | Path, setup_yaml: str, forces: list[np.ndarray], request: dict[str, Any]) -> None:
     """An input folder of task phonopy (the CalcJob writes it; ``request`` holds :data:`REQUEST_KEYS`)."""
-    folder = Path(folder)
-    (folder / JOB_FILE).write_text(json.dumps({'task': TASK, TASK: request}, indent=2))
-    (folder / SETUP_FILE).write_text(setup_yaml)
-    np.savez(folder / FORCES_FILE, forces=np.asarray(forces, dtype=float))
+    write_force_set_job(folder, TASK, SETUP_FILE, setup_yaml, forces, request)
 
 
-def read_request(spec: dict[str, Any]):
+def phonon_request(spec: dict[str, Any]):
     """The :class:`~aiida_unconmlip.phonons.calculation.PhononRequest` of a job.json, validated."""
     from ..phonons.calculation import PhononRequest
     from ..phonons.parameters import parse_force_constants, parse_properties
 
-    request = spec.get(TASK) or {}
-    missing = [key for key in REQUEST_KEYS if key not in request]
-    if missing:
-        raise InvalidJob(f'{JOB_FILE} of task phonopy lacks {", ".join(missing)}')
+    request = read_request(spec, TASK, REQUEST_KEYS)
     try:
         method = parse_force_constants({'method': request['method']})['method']
         properties = parse_properties(request['properties'])
@@ -58,14 +51,9 @@ def run_phonopy_job(folder: str | Path, spec: dict[str, Any]) -> None:
 
     folder = Path(folder)
     start = time.perf_counter()
-    request = read_request(spec)
-    try:
-        setup_yaml = (folder / SETUP_FILE).read_text()
-        with np.load(folder / FORCES_FILE, allow_pickle=False) as data:
-            forces = data['forces']
-    except (OSError, KeyError, ValueError) as exc:
-        raise InvalidJob(f'cannot read the phonopy setup or forces in {folder}: {exc}') from exc
-    results = compute_phonons(setup_yaml, forces, request)
+    request = phonon_request(spec)
+    setup_yaml, forces = read_setup_and_forces(folder, SETUP_FILE)
+    results = compute_phonons(setup_yaml, np.array(forces), request)
     (folder / PARAMS_FILE).write_text(results.phonopy_params)
     np.savez(
         folder / RESULTS_FILE,

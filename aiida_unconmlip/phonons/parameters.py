@@ -38,19 +38,25 @@ def with_defaults(name: str, defaults: dict[str, Any], given: dict[str, Any] | N
     return {**defaults, **given}
 
 
-def parse_displacements(given: dict[str, Any] | None) -> dict[str, Any]:
-    values = with_defaults('displacements', DISPLACEMENTS, given)
+def check_displacements(values: dict[str, Any]) -> None:
+    """What every displacement set needs (phonopy's and phono3py's): ``ValueError`` says what to fix."""
     if values['amplitude'] <= 0:
         raise ValueError('displacements.amplitude must be positive (Angstrom)')
     if values['supercell_matrix'] is None and (values['min_length'] is None or values['min_length'] <= 0):
         raise ValueError('give displacements.supercell_matrix or a positive displacements.min_length (Angstrom)')
     if values['plus_minus'] not in ('auto', True, False):
         raise ValueError('displacements.plus_minus must be "auto", true or false')
-    if values['random_snapshots'] is not None and values['random_snapshots'] < 1:
+    snapshots = values['random_snapshots']
+    if snapshots is not None and (isinstance(snapshots, bool) or not isinstance(snapshots, int) or snapshots < 1):
         raise ValueError('displacements.random_snapshots must be a positive integer')
     limit = values['max_supercell_atoms']
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ValueError(f'displacements.max_supercell_atoms must be a positive integer, not {limit!r}')
+
+
+def parse_displacements(given: dict[str, Any] | None) -> dict[str, Any]:
+    values = with_defaults('displacements', DISPLACEMENTS, given)
+    check_displacements(values)
     return values
 
 

@@ -3,49 +3,28 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiida import orm
-from aiida.common import AttributeDict
-from aiida.engine import ToContext, WorkChain, if_, while_
+from aiida.engine import ToContext
 
-from ..calcjobs.evaluate import EvaluateCalculation
 from ..calcjobs.phonopy import FORCE_CONSTANT_STEPS, PhonopyCalculation
-from ..engine.restoration import INFERENCE_STEPS, RELAXATION_STEPS, STEP_NAMES, parse_restoration
 from ..phonons.parameters import parse_displacements, parse_force_constants, parse_properties
-from ..phonons.setup import standardize, supercell_matrix_for
+from ..phonons.setup import supercell_matrix_for
 from ..ports import dict_validator
-from ..symmetry import net_force_removal, space_group_projection
-from ..symmetry.records import RECORDS_NAMESPACE
-from ..validation import check_bulk_crystal, check_distances, check_model_input, supercell_size
-from .evaluate import EvaluateWorkChain
+from ..validation import supercell_size
 from .failures import root_cause
-from .phonon_steps import merge_force_sets, phonopy_displacements, refine_structure, split_structure_set
-from .protocols import check_override_keys, load_protocol, recursive_merge
-from .relax import RelaxWorkChain
-
-
-def parse_all_restoration_steps(data: dict[str, Any] | None) -> dict[str, Any]:
-    return parse_restoration(data, STEP_NAMES)
+from .lattice_dynamics import LatticeDynamicsWorkChain, check_common_inputs, symmetrization_summary
+from .phonon_steps import phonopy_displacements
 
 
 def validate_inputs(inputs, _) -> str | None:
-    """Refused before any job: a second symprec for the relaxation, a structure that is not a bulk crystal the model
-    can evaluate, a supercell that is singular or larger than ``displacements.max_supercell_atoms``."""
-    parameters = inputs.get('relax', {}).get('relax', {}).get('parameters')
-    symprec = inputs['symprec'].value
-    if parameters is not None and parameters.get('symprec', symprec) != symprec:
-        return (
-            f'relax.relax.parameters.symprec ({parameters["symprec"]}) differs from symprec ({symprec}): '
-            'give symprec once, on the phonon work chain; its relaxation uses it for FixSymmetry'
-        )
-    atoms, model = inputs['structure'].get_ase(), inputs['evaluate']['model']
+    """Refused before any job: what :func:`check_common_inputs` refuses, and a supercell that is singular or larger
+    than ``displacements.max_supercell_atoms``."""
+    checked = check_common_inputs(inputs)
+    if checked is None or isinstance(checked, str):
+        return checked
+    standard, _ = checked
     try:
-        check_model_input([atoms], model.elements, model.model_name or f'PK {model.pk}')
-        check_bulk_crystal(atoms)
-        check_distances(atoms)
         displacements = parse_displacements(inputs['displacements'].get_dict())
-        standard, _ = standardize(atoms, symprec)
         matrix = displacements['supercell_matrix'] or supercell_matrix_for(
             standard.cell.array, displacements['min_length']
         )
@@ -66,7 +45,7 @@ PHONOPY_OUTPUTS = (
 )
 
 
-class PhononWorkChain(WorkChain):
+class PhononWorkChain(LatticeDynamicsWorkChain):
     """Phonons of a crystal with an (unconstrained) machine-learned potential, every restoration step a node.
 
     The ``restoration`` input switches every step, wherever it runs: ``fix_symmetry`` in the relaxation,
@@ -74,59 +53,17 @@ class PhononWorkChain(WorkChain):
     and ``net_force_removal`` on the forces, ``force_constant_symmetrization`` on the force constants.
     """
 
+    _protocol = 'phonons'
+
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input('structure', valid_type=orm.StructureData, help='The crystal.')
-        spec.input(
-            'symprec',
-            valid_type=orm.Float,
-            default=lambda: orm.Float(1e-5),
-            help='spglib tolerance (Angstrom) for FixSymmetry, refinement, displacements and projection.',
-        )
-        spec.expose_inputs(
-            RelaxWorkChain,
-            namespace='relax',
-            exclude=('relax.structures', 'relax.restoration'),
-            namespace_options={
-                'required': False,
-                'populate_defaults': False,
-                'help': 'Relax first (FixSymmetry on) when these inputs are given.',
-            },
-        )
-        spec.expose_inputs(
-            EvaluateCalculation,
-            namespace='evaluate',
-            exclude=('structures', 'restoration'),
-            namespace_options={'help': 'The evaluate job(s) of the displaced supercells.'},
-        )
         spec.input(
             'displacements',
             valid_type=orm.Dict,
             default=lambda: orm.Dict({}),
             validator=dict_validator(parse_displacements),
             help='min_length (A) or supercell_matrix, amplitude (A), plus_minus, random_snapshots, random_seed.',
-        )
-        spec.input(
-            'n_chunks',
-            valid_type=orm.Int,
-            default=lambda: orm.Int(1),
-            help='Number of evaluate jobs the displaced supercells are split into.',
-        )
-        spec.input(
-            'max_concurrent_evaluations',
-            valid_type=orm.Int,
-            required=False,
-            help='Evaluate jobs running at once (default: one on a computer without a queue, core.direct, where jobs '
-            'started together share the same cores or device; all of them where a scheduler queue decides).',
-        )
-        spec.input(
-            'restoration',
-            valid_type=orm.Dict,
-            default=lambda: orm.Dict({}),
-            validator=dict_validator(parse_all_restoration_steps),
-            help=f'Restoration steps, each on or off (forces_mode: conservative|direct; rotational_average: '
-            f'false|{{l_max, inversion}}): {", ".join(STEP_NAMES)}.',
         )
         spec.input(
             'force_constants',
@@ -145,23 +82,8 @@ class PhononWorkChain(WorkChain):
         )
         spec.inputs.validator = validate_inputs
 
-        spec.outline(
-            cls.setup,
-            cls.check_computer,
-            if_(cls.should_relax)(cls.run_relax, cls.inspect_relax),
-            cls.refine,
-            cls.displace,
-            cls.split_supercells,
-            while_(cls.chunks_pending)(cls.run_evaluate),
-            cls.inspect_evaluate,
-            cls.restore_forces,
-            cls.run_phonopy,
-            cls.inspect_phonopy,
-        )
+        spec.outline(*cls.forces_outline(), cls.run_phonopy, cls.inspect_phonopy)
 
-        spec.output('relaxed_structure', valid_type=orm.StructureData, required=False)
-        spec.output('structure', valid_type=orm.StructureData, help='Standardised conventional cell used.')
-        spec.output('symmetry', valid_type=orm.Dict, help='Space group found at symprec.')
         spec.output('force_constants', valid_type=orm.ArrayData)
         spec.output('phonopy_yaml', valid_type=orm.SinglefileData, help='Open with phonopy.load.')
         spec.output('band_structure', valid_type=orm.BandsData)
@@ -169,114 +91,7 @@ class PhononWorkChain(WorkChain):
         spec.output('projected_dos', valid_type=orm.XyData, required=False, help='With properties.projected_dos.')
         spec.output('thermal_properties', valid_type=orm.XyData)
         spec.output('diagnostics', valid_type=orm.Dict)
-
-        spec.exit_code(401, 'ERROR_RELAXATION_FAILED', message='The relaxation failed: {message}')
-        spec.exit_code(402, 'ERROR_EVALUATION_FAILED', message='Evaluating the displaced supercells failed: {message}')
         spec.exit_code(403, 'ERROR_PHONOPY_FAILED', message='The force constants and properties failed: {message}')
-        spec.exit_code(404, 'ERROR_COMPUTER_UNREACHABLE', message='Cannot reach the computer of the jobs: {message}')
-
-    @classmethod
-    def get_builder_from_protocol(
-        cls,
-        code: orm.AbstractCode,
-        structure: orm.StructureData,
-        model: orm.Data,
-        protocol: str | None = None,
-        overrides: dict[str, Any] | None = None,
-        options: dict[str, Any] | None = None,
-        relax: bool = True,
-    ):
-        """A builder for ``fast``, ``moderate`` or ``precise``, updated by ``overrides`` (unknown keys refused).
-
-        ``overrides['relax']`` holds overrides of the relax protocol (its restoration steps and symmetry tolerance
-        are the phonon work chain's ``restoration`` and ``symprec``).
-        """
-        protocol, inputs = load_protocol('phonons', protocol)
-        overrides = dict(overrides or {})
-        relax_overrides = overrides.pop('relax', None)
-        if relax_overrides and 'restoration' in relax_overrides.get('relax', {}):
-            raise ValueError("set the relaxation's restoration steps with the phonon work chain's `restoration`")
-        if overrides:
-            check_override_keys(overrides, cls.spec().inputs)
-            inputs = recursive_merge(inputs, overrides)
-        evaluate = inputs.pop('evaluate', {})
-        if options:
-            evaluate = recursive_merge(evaluate, {'metadata': {'options': options}})
-
-        builder = cls.get_builder()
-        builder.structure = structure
-        for name, value in inputs.items():
-            builder[name] = orm.Dict(value) if isinstance(value, dict) else orm.to_aiida_type(value)
-        builder.evaluate.code = code
-        builder.evaluate.model = model
-        builder.evaluate.metadata = evaluate.get('metadata', {})
-        if 'settings' in evaluate:
-            builder.evaluate.settings = orm.Dict(evaluate['settings'])
-        if relax:
-            relax_inputs = RelaxWorkChain.get_protocol_inputs(
-                code, structure, model, protocol, relax_overrides, options
-            )
-            for name in ('structures', 'restoration'):
-                relax_inputs['relax'].pop(name, None)
-            builder.relax = relax_inputs
-        return builder
-
-    def setup(self):
-        self.ctx.structure = self.inputs.structure
-        self.ctx.restoration = parse_all_restoration_steps(self.inputs.restoration.get_dict())
-
-    def _restoration_of(self, steps: tuple[str, ...]) -> orm.Dict:
-        """The ``restoration`` input of a sub-process: the values of the steps it applies."""
-        return orm.Dict({name: self.ctx.restoration[name] for name in steps})
-
-    def check_computer(self):
-        """Open the transport of the jobs' computer once, so a refused key or an unknown host fails now, with what to
-        do, instead of leaving the first job paused after AiiDA's transport retries."""
-        computer = self.inputs.evaluate.code.computer
-        if computer.transport_type == 'core.local':
-            return None
-        try:
-            with computer.get_transport():
-                pass
-        except Exception as exc:
-            return self.exit_codes.ERROR_COMPUTER_UNREACHABLE.format(
-                message=f'{computer.label} ({computer.transport_type}): {type(exc).__name__}: {exc}; '
-                f'check the connection with `verdi computer test {computer.label}`'
-            )
-        return None
-
-    def should_relax(self) -> bool:
-        return 'relax' in self.inputs
-
-    def run_relax(self):
-        inputs = AttributeDict(self.exposed_inputs(RelaxWorkChain, 'relax'))
-        inputs.relax.structures = self.ctx.structure
-        inputs.relax.restoration = self._restoration_of(RELAXATION_STEPS)
-        parameters = inputs.relax.parameters.get_dict() if 'parameters' in inputs.relax else {}
-        inputs.relax.parameters = orm.Dict({**parameters, 'symprec': self.inputs.symprec.value})
-        inputs.metadata = {'call_link_label': 'relax'}
-        node = self.submit(RelaxWorkChain, **inputs)
-        self.report(f'launched RelaxWorkChain<{node.pk}>')
-        return ToContext(relax=node)
-
-    def inspect_relax(self):
-        node = self.ctx.relax
-        if not node.is_finished_ok:
-            return self.exit_codes.ERROR_RELAXATION_FAILED.format(message=root_cause(node))
-        self.ctx.structure = node.outputs.relaxed_structure
-        self.out('relaxed_structure', node.outputs.relaxed_structure)
-        return None
-
-    def refine(self):
-        original = {'original': self.inputs.structure} if 'relax' in self.inputs else {}
-        refined = refine_structure(
-            self.ctx.structure, self.inputs.symprec, **original, metadata={'call_link_label': 'refine_structure'}
-        )
-        self.ctx.unitcell, self.ctx.symmetry = refined['structure'], refined['symmetry']
-        self.report(
-            f'space group {self.ctx.symmetry["international"]} ({self.ctx.symmetry["number"]}) '
-            f'at symprec {self.inputs.symprec.value}'
-        )
 
     def displace(self):
         outputs = phonopy_displacements(
@@ -288,87 +103,17 @@ class PhononWorkChain(WorkChain):
         self.ctx.supercells, self.ctx.phonopy_setup = outputs['supercells'], outputs['phonopy_setup']
         self.report(f'{len(self.ctx.supercells)} displaced supercells of {self.ctx.supercells.formulas[0]}')
 
-    def split_supercells(self):
-        """The evaluate jobs to run: one, or ``n_chunks``, in waves that the machine can take at once."""
-        chunks = (
-            split_structure_set(
-                self.ctx.supercells, self.inputs.n_chunks, metadata={'call_link_label': 'split_structure_set'}
-            )
-            if self.inputs.n_chunks.value > 1
-            else {'chunk_00': self.ctx.supercells}
-        )
-        self.ctx.pending_chunks = sorted(chunks.items())
-        if 'max_concurrent_evaluations' in self.inputs:
-            self.ctx.wave = self.inputs.max_concurrent_evaluations.value
-        else:  # without a queue, jobs started together share the same cores or device and only slow each other
-            direct = self.inputs.evaluate.code.computer.scheduler_type == 'core.direct'
-            self.ctx.wave = 1 if direct else len(self.ctx.pending_chunks)
-
-    def chunks_pending(self) -> bool:
-        return bool(self.ctx.pending_chunks)
-
-    def run_evaluate(self):
-        wave, self.ctx.pending_chunks = (
-            self.ctx.pending_chunks[: self.ctx.wave],
-            self.ctx.pending_chunks[self.ctx.wave :],
-        )
-        calculations = {}
-        for name, structures in wave:
-            inputs = AttributeDict(self.exposed_inputs(EvaluateCalculation, 'evaluate'))
-            inputs.structures = structures
-            inputs.restoration = self._restoration_of(INFERENCE_STEPS)
-            node = self.submit(EvaluateWorkChain, evaluate=inputs, metadata={'call_link_label': f'evaluate_{name}'})
-            self.report(f'launched EvaluateWorkChain<{node.pk}> for {len(structures)} supercells ({name})')
-            calculations[name] = node
-        return ToContext(**{f'evaluate_{name}': node for name, node in calculations.items()})
-
-    def inspect_evaluate(self):
-        nodes = {key[len('evaluate_') :]: node for key, node in self.ctx.items() if key.startswith('evaluate_')}
-        failed = [node for node in nodes.values() if not node.is_finished_ok]
-        if failed:
-            return self.exit_codes.ERROR_EVALUATION_FAILED.format(message=root_cause(failed[0]))
-        forces = {name: node.outputs.forces for name, node in nodes.items()}
-        self.ctx.forces = (
-            merge_force_sets(**forces, metadata={'call_link_label': 'merge_force_sets'})
-            if len(forces) > 1
-            else next(iter(forces.values()))
-        )
-        return None
-
-    def restore_forces(self):
-        if self.ctx.restoration['space_group_projection']:
-            projected = space_group_projection(
-                self.ctx.supercells,
-                self.ctx.forces,
-                self.inputs.symprec,
-                metadata={'call_link_label': 'space_group_projection'},
-            )
-            self.ctx.forces = projected['forces']
-            effect = projected[RECORDS_NAMESPACE]['space_group_projection']['effect']
-            self.report(f'space_group_projection removed up to {max(effect["forces_removed_max"]):.2e} eV/A')
-        if self.ctx.restoration['net_force_removal']:
-            cleaned = net_force_removal(self.ctx.forces, metadata={'call_link_label': 'net_force_removal'})
-            self.ctx.forces = cleaned['forces']
-            effect = cleaned[RECORDS_NAMESPACE]['net_force_removal']['effect']
-            self.report(f'net_force_removal removed up to {max(effect["net_force_norm"]):.2e} eV/A')
-
     def run_phonopy(self):
         """Force constants, their symmetrisation and the phonon properties: one job on the compute node."""
-        evaluate = self.exposed_inputs(EvaluateCalculation, 'evaluate')
-        options = {  # the evaluate job's scheduler settings, without its GPUs and parser
-            key: value
-            for key, value in evaluate['metadata'].get('options', {}).items()
-            if key not in ('gpus', 'parser_name')
-        }
         inputs = {
-            'code': evaluate['code'],
+            'code': self.inputs.evaluate.code,
             'phonopy_setup': self.ctx.phonopy_setup,
             'forces': self.ctx.forces,
             'symmetry': self.ctx.symmetry,
             'force_constants': self.inputs.force_constants,
             'properties': self.inputs.properties,
             'restoration': self._restoration_of(FORCE_CONSTANT_STEPS),
-            'metadata': {'call_link_label': 'phonopy', 'options': options},
+            'metadata': {'call_link_label': 'phonopy', 'options': self._job_options()},
         }
         node = self.submit(PhonopyCalculation, **inputs)
         self.report(f'launched PhonopyCalculation<{node.pk}> for the force constants and properties')
@@ -378,12 +123,8 @@ class PhononWorkChain(WorkChain):
         node = self.ctx.phonopy
         if not node.is_finished_ok:
             return self.exit_codes.ERROR_PHONOPY_FAILED.format(message=root_cause(node))
-        if RECORDS_NAMESPACE in node.outputs:
-            effect = node.outputs[RECORDS_NAMESPACE]['force_constant_symmetrization']['effect']
-            self.report(f'force_constant_symmetrization changed them by {effect["relative_change"]:.2e}')
-        self.out('structure', self.ctx.unitcell)
-        self.out('symmetry', self.ctx.symmetry)
-        for name in PHONOPY_OUTPUTS:
-            if name in node.outputs:
-                self.out(name, node.outputs[name])
+        summary = symmetrization_summary(node)
+        if summary:
+            self.report(summary)
+        self.finish(node, PHONOPY_OUTPUTS)
         return None

@@ -14,32 +14,23 @@ from ase import Atoms
 from ase.build import bulk
 from ase.calculators.emt import EMT
 from phonopy import Phonopy
-from phonopy.structure.atoms import PhonopyAtoms
 
 from aiida_unconmlip.engine.reference_potentials import TersoffSi1988
 from aiida_unconmlip.engine.restoration import RESTORATION_OFF
 from aiida_unconmlip.provenance import restoration_chain
 from aiida_unconmlip.workflows.phonons import PhononWorkChain
+from tests.helpers import ase_forces, phonopy_atoms
 
 
 def plain_phonopy_frequencies(unitcell: Atoms, supercell_matrix, calculator, qpoints) -> np.ndarray:
     """What a phonopy user does by hand: +/- displacements of 0.01 A, ASE forces, force constants, frequencies."""
     phonon = Phonopy(
-        PhonopyAtoms(
-            symbols=unitcell.get_chemical_symbols(),
-            cell=unitcell.cell.array,
-            scaled_positions=unitcell.get_scaled_positions(),
-        ),
+        phonopy_atoms(unitcell),
         supercell_matrix=supercell_matrix,
         primitive_matrix='auto',
     )
     phonon.generate_displacements(distance=0.01, is_plusminus=True)
-    forces = []
-    for cell in phonon.supercells_with_displacements:
-        atoms = Atoms(cell.symbols, cell=cell.cell, positions=cell.positions, pbc=True)
-        atoms.calc = calculator
-        forces.append(atoms.get_forces())
-    phonon.forces = forces
+    phonon.forces = ase_forces(phonon.supercells_with_displacements, calculator)
     phonon.produce_force_constants()
     return np.array([np.sort(phonon.get_frequencies(q)) for q in qpoints])
 

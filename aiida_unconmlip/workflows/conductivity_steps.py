@@ -1,0 +1,43 @@
+"""The thermal-conductivity work chain's cheap steps as calcfunctions; fc2, fc3 and kappa run on the compute node
+(:mod:`aiida_unconmlip.calcjobs.phono3py`)."""
+
+from __future__ import annotations
+
+import io
+
+from aiida.engine import calcfunction
+from aiida.orm import Dict, Float, SinglefileData, StructureData
+
+from ..conductivity.parameters import parse_kappa_displacements
+from ..conductivity.setup import (
+    Layout,
+    generate_displacements,
+    make_phono3py,
+    subtract_residual_forces,
+    supercell_matrices,
+    to_yaml_text,
+)
+from ..data import ForceSetData, StructureSetData
+
+
+@calcfunction
+def phono3py_displacements(structure: StructureData, parameters: Dict, symprec: Float) -> dict:
+    """The displaced supercells of fc3 (and fc2 in its own supercell), phono3py's yaml of the setup and the layout of
+    the supercells (with the undisplaced ones when their residual forces are to be subtracted)."""
+    values = parse_kappa_displacements(parameters.get_dict())
+    unitcell = structure.get_ase()
+    fc3_matrix, fc2_matrix = supercell_matrices(unitcell, values)
+    ph3 = make_phono3py(unitcell, fc3_matrix, fc2_matrix, symprec.value)
+    supercells, layout = generate_displacements(ph3, values)
+    return {
+        'supercells': StructureSetData.from_ase(supercells),
+        'phono3py_setup': SinglefileData(io.BytesIO(to_yaml_text(ph3).encode()), filename='phono3py_disp.yaml'),
+        'layout': Dict(layout.as_dict()),
+    }
+
+
+@calcfunction
+def residual_force_subtraction(forces: ForceSetData, layout: Dict) -> ForceSetData:
+    """The raw forces of each undisplaced supercell subtracted from the displaced supercells of its set, before the
+    restoration steps (the space-group projection would zero them on the symmetric supercell)."""
+    return ForceSetData.from_list(subtract_residual_forces(forces.get_list(), Layout(**layout.get_dict())))
