@@ -12,9 +12,8 @@ from ..data import ForceSetData
 from ..engine.errors import EngineCrash, InvalidJob
 from ..engine.phono3py_task import FORCE_CONSTANT_FILES, PARAMS_FILE, write_phono3py_job
 from ..ports import dict_validator
-from ..symmetry.records import RECORDS_NAMESPACE
 from .engine_job import EngineJob
-from .phonopy import FORCE_CONSTANT_STEPS, parse_force_constant_steps
+from .phonopy import define_force_constant_restoration, parse_force_constant_steps
 
 
 class Phono3pyCalculation(EngineJob):
@@ -48,13 +47,6 @@ class Phono3pyCalculation(EngineJob):
             help='mesh, temperatures (K), method (rta|lbte), smearing_thz (null: tetrahedron), wigner, '
             'force_constants (phonopy|symfc), isotope, mode_properties, imaginary_tolerance_thz.',
         )
-        spec.input(
-            'restoration',
-            valid_type=Dict,
-            required=False,
-            validator=dict_validator(parse_force_constant_steps),
-            help=f'The restoration step it applies: {{"{FORCE_CONSTANT_STEPS[0]}": true|false}} (default true).',
-        )
         spec.output(
             'kappa',
             valid_type=ArrayData,
@@ -71,13 +63,7 @@ class Phono3pyCalculation(EngineJob):
         spec.output('fc2', valid_type=SinglefileData, help='fc2.hdf5 (eV/A^2), as phono3py reads it.')
         spec.output('fc3', valid_type=SinglefileData, help='fc3.hdf5 (eV/A^3), as phono3py reads it.')
         spec.output('diagnostics', valid_type=Dict, help='Imaginary modes on the mesh, layout, method.')
-        spec.output_namespace(
-            RECORDS_NAMESPACE,
-            valid_type=Dict,
-            dynamic=True,
-            help='The record of force_constant_symmetrization, when applied.',
-        )
-        spec.default_output_node = 'diagnostics'
+        define_force_constant_restoration(spec)
 
     def write_inputs(self, folder) -> list[tuple[str, str, str]]:
         restoration = parse_force_constant_steps(self.dict_input('restoration'))

@@ -22,6 +22,25 @@ def parse_force_constant_steps(data: dict | None) -> dict:
     return parse_restoration(data, FORCE_CONSTANT_STEPS)
 
 
+def define_force_constant_restoration(spec) -> None:
+    """The ``restoration`` input of a job that symmetrises force constants, the namespace of its record, and its
+    ``diagnostics`` as the node ``verdi calcjob res`` shows."""
+    spec.input(
+        'restoration',
+        valid_type=Dict,
+        required=False,
+        validator=dict_validator(parse_force_constant_steps),
+        help='The restoration step it applies: {"force_constant_symmetrization": true|false} (default true).',
+    )
+    spec.output_namespace(
+        RECORDS_NAMESPACE,
+        valid_type=Dict,
+        dynamic=True,
+        help='The record of force_constant_symmetrization, when applied.',
+    )
+    spec.default_output_node = 'diagnostics'
+
+
 class PhonopyCalculation(EngineJob):
     """Force constants from the (restored) forces, symmetrised if the restoration asks, then the band structure,
     DOS, thermal properties and symmetry diagnostics, with phonopy.
@@ -54,13 +73,6 @@ class PhonopyCalculation(EngineJob):
             help='band_npoints, band_path, mesh_length (A), t_max and t_step (K), imaginary_tolerance_thz, '
             'projected_dos.',
         )
-        spec.input(
-            'restoration',
-            valid_type=Dict,
-            required=False,
-            validator=dict_validator(parse_force_constant_steps),
-            help='The restoration step it applies: {"force_constant_symmetrization": true|false} (default true).',
-        )
         spec.output('force_constants', valid_type=ArrayData, help='Compact force constants (eV/A^2).')
         spec.output('phonopy_yaml', valid_type=SinglefileData, help='phonopy_params.yaml: open with phonopy.load.')
         spec.output('band_structure', valid_type=BandsData, help='Frequencies (THz) on the band path, labelled.')
@@ -68,13 +80,7 @@ class PhonopyCalculation(EngineJob):
         spec.output('projected_dos', valid_type=XyData, required=False, help='Projected DOS, on request.')
         spec.output('thermal_properties', valid_type=XyData, help='Free energy, entropy, heat capacity against T.')
         spec.output('diagnostics', valid_type=Dict, help='Symmetry diagnostics of the spectrum.')
-        spec.output_namespace(
-            RECORDS_NAMESPACE,
-            valid_type=Dict,
-            dynamic=True,
-            help='The record of force_constant_symmetrization, when applied.',
-        )
-        spec.default_output_node = 'diagnostics'
+        define_force_constant_restoration(spec)
 
     def write_inputs(self, folder) -> list[tuple[str, str, str]]:
         symmetry = self.inputs.symmetry

@@ -17,9 +17,20 @@ def rotational_average(l_max: int) -> dict | bool:
 
 
 def run_from_protocol(
-    process_class, structure, model, protocol, overrides, job_options, code, computer, daemon, as_json, relax=True
+    process_class,
+    structure,
+    model,
+    protocol,
+    overrides,
+    job_options,
+    code,
+    computer,
+    daemon,
+    as_json,
+    **builder_options,
 ) -> None:
-    """Build ``process_class`` from its protocol (errors of the input in one line), launch, print the summary."""
+    """Build ``process_class`` from its protocol (errors of the input in one line), launch, print the summary;
+    ``builder_options`` go to its ``get_builder_from_protocol`` (``relax=False`` for the work chains that relax)."""
     with params.clear_errors():
         builder = process_class.get_builder_from_protocol(
             params.resolve_code(code, computer),
@@ -28,7 +39,7 @@ def run_from_protocol(
             protocol=protocol,
             overrides=overrides,
             options=job_options or None,
-            relax=relax,
+            **builder_options,
         )
     node = launch(builder, daemon, as_json)
     if node is not None:
@@ -124,18 +135,9 @@ def relax(structure, model, protocol, l_max, job_options, code, computer, daemon
     overrides = {}
     if l_max is not None:
         overrides['relax'] = {'restoration': {'rotational_average': rotational_average(l_max)}}
-    with params.clear_errors():
-        builder = RelaxWorkChain.get_builder_from_protocol(
-            params.resolve_code(code, computer),
-            params.load_structure(structure),
-            params.resolve_model_option(model),
-            protocol=protocol,
-            overrides=overrides,
-            options=job_options or None,
-        )
-    node = launch(builder, daemon, as_json)
-    if node is not None:
-        print_summary(node, as_json)
+    run_from_protocol(
+        RelaxWorkChain, structure, model, protocol, overrides, job_options, code, computer, daemon, as_json
+    )
 
 
 @click.command('evaluate')
