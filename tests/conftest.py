@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
+from contextlib import suppress
 from pathlib import Path
 
 # AiiDA creates its configuration folder when first imported: keep tests away from every real configuration, but the
@@ -118,3 +120,37 @@ def profile_env(aiida_profile, engine_code) -> dict[str, str]:
         'AIIDA_PROFILE': aiida_profile.name,
         'PATH': f'{Path(sys.executable).parent}{os.pathsep}{os.environ["PATH"]}',
     }
+
+
+@pytest.fixture
+def private_warm_engines(monkeypatch, tmp_path_factory) -> Path:
+    """Warm engine processes of this test only: their sockets in a temporary folder of the test (the TMPDIR of the
+    jobs it starts); every one started there is stopped, and checked gone, afterwards."""
+    from aiida_unconmlip.engine.warm import WarmEngineUnavailable, stop_warm_engines
+
+    folder = tmp_path_factory.mktemp('tmp')
+    monkeypatch.setenv('TMPDIR', str(folder))
+    yield folder
+    monkeypatch.setattr(tempfile, 'tempdir', str(folder))
+    pids = []
+    with suppress(WarmEngineUnavailable):  # a folder the test made unusable: no warm process ever started there
+        pids = stop_warm_engines()
+    deadline = time.monotonic() + 30
+    while pids and time.monotonic() < deadline:
+        pids = [pid for pid in pids if Path(f'/proc/{pid}').exists() and not _is_zombie(pid)]
+        time.sleep(0.05)
+    assert not pids, f'warm engine processes {pids} did not stop'
+
+
+def _is_zombie(pid: int) -> bool:
+    return Path(f'/proc/{pid}/stat').read_bytes().rsplit(b')', 1)[1].split()[0] == b'Z'
+
+
+@pytest.fixture(autouse=True)
+def database_log_handler():
+    """A command run in this process (click's CliRunner) configures AiiDA's logging as a command line does, without
+    the handler that stores process reports in the database: the next test gets it back."""
+    yield
+    from aiida.common.log import configure_logging
+
+    configure_logging(with_orm=True)

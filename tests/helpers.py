@@ -104,3 +104,13 @@ def phonopy_atoms(unitcell):
         cell=unitcell.cell.array,
         scaled_positions=unitcell.get_scaled_positions(),
     )
+
+
+def rattled_copper(count: int) -> list:
+    """``count`` 32-atom fcc Cu cells, each rattled by 0.05 A with its own seed."""
+    cells = []
+    for seed in range(count):
+        atoms = bulk('Cu', cubic=True).repeat(2)
+        atoms.rattle(0.05, seed=seed)
+        cells.append(atoms)
+    return cells

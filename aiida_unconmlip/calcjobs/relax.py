@@ -8,7 +8,7 @@ from aiida.orm import Dict, StructureData, TrajectoryData
 
 from ..data import StructureSetData
 from ..engine import io as engine_io
-from ..engine.relax import parse_relax_parameters
+from ..engine.relax_parameters import parse_relax_parameters
 from ..engine.restoration import RELAXATION_STEPS
 from ..ports import dict_validator
 from .base import EngineCalculation

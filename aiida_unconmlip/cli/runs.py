@@ -9,6 +9,7 @@ from aiida.cmdline.utils import decorators
 
 from . import params
 from .launch import launch
+from .warm_engine import start_warm_engine_ahead
 
 
 def rotational_average(l_max: int) -> dict | bool:
@@ -31,9 +32,12 @@ def run_from_protocol(
 ) -> None:
     """Build ``process_class`` from its protocol (errors of the input in one line), launch, print the summary;
     ``builder_options`` go to its ``get_builder_from_protocol`` (``relax=False`` for the work chains that relax)."""
+    engine_code = params.resolve_code(code, computer)
+    if not daemon:
+        start_warm_engine_ahead(engine_code)
     with params.clear_errors():
         builder = process_class.get_builder_from_protocol(
-            params.resolve_code(code, computer),
+            engine_code,
             params.load_structure(structure),
             params.resolve_model_option(model),
             protocol=protocol,

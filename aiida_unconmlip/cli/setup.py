@@ -12,13 +12,17 @@ from pathlib import Path
 import click
 from aiida.cmdline.utils import echo
 
+from ..engine.warm import WARM_SECONDS_VARIABLE
+
 DEFAULT_PROFILE = 'unconmlip'
 ENGINE_CODE_LABEL = 'unconmlip-engine'
 TRAIN_CODE_LABEL = 'mtt'
 COMPUTER_LABEL = 'localhost'
-# How often the process table is asked whether a local job finished. Measured on 2 cores: polling every 0.1 s made the
-# main job no faster (each poll forks the AiiDA process, which competes with the engine), so one second it is.
-LOCAL_POLL_SECONDS = 1.0
+# How often the process table is asked whether a local job finished: a poll is one ``ps`` without a login shell.
+LOCAL_POLL_SECONDS = 0.2
+# How long the warm engine process of this machine stays after its last job (engine/warm.py): the jobs of one run
+# share it, and it is gone a few minutes after the run.
+WARM_ENGINE_SECONDS = 300
 
 
 def environment_executable(name: str) -> Path:
@@ -79,11 +83,12 @@ def ensure_localhost(profile_name: str, config_dirpath: str):
         computer.set_default_mpiprocs_per_machine(1)
         echo.echo_success(f'created computer `{COMPUTER_LABEL}`')
     if not computer.is_configured:
-        computer.configure(safe_interval=0)
+        # No login shell: sourcing the login files took 0.15 s of each of the ~20 commands of a phonon run here.
+        computer.configure(safe_interval=0, use_login_shell=False)
     return computer
 
 
-def ensure_code(computer, label: str, executable: Path, plugin: str, description: str):
+def ensure_code(computer, label: str, executable: Path, plugin: str, description: str, prepend_text: str = ''):
     """The code ``label@computer`` running ``executable`` (created if absent; a different executable is reported)."""
     from aiida.orm import InstalledCode
 
@@ -104,6 +109,7 @@ def ensure_code(computer, label: str, executable: Path, plugin: str, description
         label=label,
         description=description,
         default_calc_job_plugin=plugin,
+        prepend_text=prepend_text,
     ).store()
     echo.echo_success(f'created code `{code.full_label}` ({executable})')
     return code
@@ -149,7 +155,8 @@ def setup(profile_name: str, with_dft: bool):
         ENGINE_CODE_LABEL,
         environment_executable('unconmlip-engine'),
         'unconmlip.evaluate',
-        'aiida-unconmlip compute-node engine',
+        'aiida-unconmlip compute-node engine; its jobs share a warm engine process of this machine',
+        prepend_text=f'export {WARM_SECONDS_VARIABLE}={WARM_ENGINE_SECONDS}',
     )
     ensure_code(computer, TRAIN_CODE_LABEL, environment_executable('mtt'), 'unconmlip.train', 'metatrain (mtt)')
     try:

@@ -1,88 +1,28 @@
 """``unconmlip-engine FOLDER``: run the job in FOLDER on this node and write results (or error.json) there.
 
 ``unconmlip-engine --describe MODEL``: print what a model file on this node declares, with its sha256 (JSON).
+
+With ``UNCONMLIP_ENGINE_WARM_SECONDS`` set in the job's environment (the localhost code of ``aiida-unconmlip setup``
+sets it), the job runs in a warm engine process of this machine, which stays that many seconds after its last job
+(:mod:`aiida_unconmlip.engine.warm`). This module imports nothing heavy, so that path starts in milliseconds.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import sys
-import time
-import traceback
-from dataclasses import asdict
-from pathlib import Path
 
-from .errors import EngineCrash, EngineError
-from .evaluate import evaluate_structures, inference_records
-from .hashing import sha256_of_file
-from .io import Job, read_job, read_spec, write_error, write_partial, write_relax_results, write_results
-from .potentials import Potential, guess_backend, load_potential
-from .relax import relax_structures
-from .rotations import rotation_quadrature
-
-EXIT_ENGINE_ERROR = 2
-EXIT_CRASH = 1
-
-
-def run_job(folder: str | Path) -> None:
-    """Read the job in ``folder``, run it, write its results there."""
-    spec = read_spec(folder)
-    if spec['task'] == 'phonopy':
-        from .phonopy_task import run_phonopy_job
-
-        run_phonopy_job(folder, spec)
-        return
-    if spec['task'] == 'phono3py':
-        from .phono3py_task import run_phono3py_job
-
-        run_phono3py_job(folder, spec)
-        return
-    job = read_job(folder, spec)
-    potential = load_potential(
-        job.model.path, job.model.backend, job.model.sha256, device=job.settings.device, dtype=job.settings.dtype
-    )
-    if job.task == 'relax':
-        run_relaxation(folder, job, potential)
-    else:
-        run_evaluation(folder, job, potential)
-
-
-def run_evaluation(folder: str | Path, job: Job, potential: Potential) -> None:
-    """Evaluate the job's structures, keeping each batch's finished structures on disk as it goes."""
-    start, parts, done = time.perf_counter(), itertools.count(), [0]
-    quadrature = rotation_quadrature(job.restoration.l_max, job.restoration.inversion)
-
-    def keep(finished: list) -> None:
-        write_partial(
-            folder, next(parts), finished, inference_records(potential, job.restoration, quadrature, finished)
-        )
-        done[0] += len(finished)
-        print(f'[{time.perf_counter() - start:8.1f} s] {done[0]}/{len(job.structures)} structures done', flush=True)
-
-    result = evaluate_structures(
-        potential, job.structures, job.restoration, job.settings.max_atoms_per_batch, on_finished=keep
-    )
-    write_results(folder, result, asdict(potential.description))
-
-
-def run_relaxation(folder: str | Path, job: Job, potential: Potential) -> None:
-    start = time.perf_counter()
-    results, records = relax_structures(
-        potential, job.structures, job.restoration, job.fix_symmetry, job.relax, job.settings.max_atoms_per_batch
-    )
-    timing = {
-        'wall_seconds': time.perf_counter() - start,
-        'device': potential.device,
-        'structures': len(results),
-        'steps': sum(r.steps for r in results),
-    }
-    write_relax_results(folder, results, records, timing, asdict(potential.description))
+from .warm import run_in_warm_engine, warm_seconds
 
 
 def describe(path: str, backend: str | None) -> dict:
     """What a model file on this machine declares, and its sha256: what registering a remote model records."""
+    from dataclasses import asdict
+
+    from .hashing import sha256_of_file
+    from .potentials import guess_backend, load_potential
+
     potential = load_potential(path, backend or guess_backend(path), device='cpu')
     return {'sha256': sha256_of_file(path), **asdict(potential.description)}
 
@@ -94,24 +34,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--backend', help='backend of --describe (default: from the file name)')
     arguments = parser.parse_args(argv)
     if arguments.describe:
+        from .errors import EngineError
+        from .jobs import EXIT_ENGINE_ERROR
+
         try:
             print(json.dumps(describe(arguments.describe, arguments.backend)))
         except EngineError as exc:
             print(f'unconmlip-engine: {exc.code}: {exc}', file=sys.stderr)
             return EXIT_ENGINE_ERROR
         return 0
-    folder = arguments.folder
-    try:
-        run_job(folder)
-    except EngineError as exc:
-        write_error(folder, exc.code, str(exc))
-        print(f'unconmlip-engine: {exc.code}: {exc}', file=sys.stderr)
-        return EXIT_ENGINE_ERROR
-    except Exception as exc:
-        write_error(folder, EngineCrash.code, f'{type(exc).__name__}: {exc}\n{traceback.format_exc()}')
-        traceback.print_exc()
-        return EXIT_CRASH
-    return 0
+    seconds = warm_seconds()
+    if seconds is not None:
+        return run_in_warm_engine(arguments.folder, seconds)
+    from .jobs import run_folder
+
+    return run_folder(arguments.folder)
 
 
 if __name__ == '__main__':

@@ -10,7 +10,7 @@ Input folder (written by the ``unconmlip.evaluate`` and ``unconmlip.relax`` Calc
     "settings": {"device": "auto" | "cpu" | "cuda", "dtype": "float32" | "float64" | null,
     "max_atoms_per_batch": null (the device's budget) | int},
     "relax": {...}}`` where ``relax`` (task relax only) holds
-    :class:`~aiida_unconmlip.engine.relax.RelaxParameters`.
+    :class:`~aiida_unconmlip.engine.relax_parameters.RelaxParameters`.
     A relative model path is relative to the folder; an absolute one is a file on the compute node.
 ``structures.npz`` (read with ``allow_pickle=False``)
     The structures, in order: ``numbers`` (total atoms,), ``positions`` (total atoms, 3) Angstrom, ``cells``
@@ -73,16 +73,19 @@ import platform
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from ase import Atoms
 
 from .errors import InvalidJob
 from .evaluate import EvaluationResult
-from .relax import RelaxationResult, RelaxParameters, parse_relax_parameters
+from .relax_parameters import RelaxParameters, parse_relax_parameters
 from .restoration import INFERENCE_STEPS, RELAXATION_STEPS, Restoration, StepRecord, parse_restoration
 from .settings import EngineSettings, parse_settings
+
+if TYPE_CHECKING:
+    from .relax import RelaxationResult
 
 JOB_FILE = 'job.json'
 STRUCTURES_FILE = 'structures.npz'

@@ -4,8 +4,7 @@ the restored calculator; several structures one after another with the model loa
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 import spglib
@@ -17,57 +16,12 @@ from ase.optimize import BFGS, FIRE, LBFGS
 from .calculator import RestoredCalculator
 from .errors import NonFiniteOutput
 from .potentials import Potential
+from .relax_parameters import RelaxParameters
 from .restoration import Restoration, StepRecord, combine_records
 from .structures import check_structures
 
 OPTIMIZERS = {'FIRE': FIRE, 'BFGS': BFGS, 'LBFGS': LBFGS}
-CELL_MODES = ('positions', 'full', 'fixed_volume')
 REPORTED_SYMPRECS = (1e-5, 1e-3, 1e-1)
-
-
-@dataclass(frozen=True)
-class RelaxParameters:
-    """How to relax: optimiser, which degrees of freedom, convergence, symmetry tolerance, trajectory.
-
-    These defaults are the only ones: the ``moderate`` protocol is them, the other protocols say what they change.
-    Whether FixSymmetry is applied is the restoration step ``fix_symmetry``; ``symprec`` (Angstrom) is its tolerance.
-    """
-
-    optimizer: str = 'FIRE'
-    cell: str = 'full'
-    pressure_gpa: float = 0.0
-    fmax: float = 1e-4
-    max_steps: int = 2000
-    symprec: float = 1e-5
-    trajectory_interval: int = 10
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def parse_relax_parameters(data: dict[str, Any] | None) -> RelaxParameters:
-    """Build :class:`RelaxParameters`, raising ``ValueError`` that says what to fix."""
-    data = dict(data or {})
-    allowed = set(RelaxParameters.__dataclass_fields__)
-    unknown = set(data) - allowed
-    if unknown:
-        raise ValueError(f'unknown relax parameters {sorted(unknown)}; allowed: {", ".join(sorted(allowed))}')
-    parameters = RelaxParameters(**data)
-    if parameters.optimizer not in OPTIMIZERS:
-        raise ValueError(f'optimizer must be one of {sorted(OPTIMIZERS)}, not {parameters.optimizer!r}')
-    if parameters.cell not in CELL_MODES:
-        raise ValueError(f'cell must be one of {list(CELL_MODES)}, not {parameters.cell!r}')
-    if parameters.pressure_gpa and parameters.cell != 'full':
-        raise ValueError('a target pressure needs cell "full" (positions and cell relaxed)')
-    for name in ('fmax', 'symprec'):
-        value = getattr(parameters, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise ValueError(f'{name} must be a positive number, not {value!r}')
-    for name in ('max_steps', 'trajectory_interval'):
-        value = getattr(parameters, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f'{name} must be a positive integer, not {value!r}')
-    return parameters
 
 
 def space_groups(atoms: Atoms, symprec: float) -> dict[str, str | None]:

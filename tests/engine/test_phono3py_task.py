@@ -16,8 +16,9 @@ from aiida_unconmlip.conductivity.setup import (
     supercell_matrices,
     to_yaml_text,
 )
-from aiida_unconmlip.engine.__main__ import EXIT_ENGINE_ERROR, main
+from aiida_unconmlip.engine.__main__ import main
 from aiida_unconmlip.engine.io import ERROR_FILE, RESULTS_FILE
+from aiida_unconmlip.engine.jobs import EXIT_ENGINE_ERROR
 from aiida_unconmlip.engine.phono3py_task import write_phono3py_job
 
 

@@ -16,7 +16,7 @@ from aiida_unconmlip.calcjobs.evaluate import EvaluateCalculation
 from aiida_unconmlip.calcjobs.relax import RelaxCalculation
 from aiida_unconmlip.data import ModelData
 from aiida_unconmlip.engine.errors import engine_errors
-from aiida_unconmlip.engine.relax import parse_relax_parameters
+from aiida_unconmlip.engine.relax_parameters import parse_relax_parameters
 from aiida_unconmlip.phonons import parameters
 from aiida_unconmlip.workflows.phonons import PhononWorkChain
 from aiida_unconmlip.workflows.protocols import PROTOCOL_FOLDER, load_protocol

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,6 +59,11 @@ def test_setup_brings_the_models_provenance_but_not_another_machines_codes(fresh
     assert sorted(codes.stdout.split()) == ['mtt@localhost', 'unconmlip-engine@localhost']
     computers = run([BIN / 'verdi', '-p', 'unconmlip', 'computer', 'list', '-a', '-r'], env)
     assert computers.stdout.split() == ['*', 'localhost']
+    # The local machine's settings: no login shell around each command, and one warm engine process for the jobs.
+    configuration = run([BIN / 'verdi', '-p', 'unconmlip', 'computer', 'configure', 'show', 'localhost'], env)
+    assert re.search(r'use_login_shell\s+False', configuration.stdout)
+    engine = run([BIN / 'verdi', '-p', 'unconmlip', 'code', 'show', 'unconmlip-engine@localhost'], env)
+    assert 'export UNCONMLIP_ENGINE_WARM_SECONDS=300' in engine.stdout
     processes = run([BIN / 'verdi', '-p', 'unconmlip', 'process', 'list', '-a', '-r', '-P', 'process_label'], env)
     labels = processes.stdout.split()
     assert labels.count('TrainCalculation') == 1 and labels.count('PwCalculation') > 100

@@ -9,25 +9,15 @@ from pathlib import Path
 import numpy as np
 from aiida.engine import ProcessState, run_get_node, submit
 from aiida.orm import Dict
-from ase.build import bulk
 
 from aiida_unconmlip.calcjobs.evaluate import EvaluateCalculation
 from aiida_unconmlip.data import StructureSetData
 from aiida_unconmlip.workflows.evaluate import EvaluateWorkChain
-from tests.helpers import engine_processes_in
-
-
-def rattled_copper(count: int) -> StructureSetData:
-    cells = []
-    for seed in range(count):
-        atoms = bulk('Cu', cubic=True).repeat(2)
-        atoms.rattle(0.05, seed=seed)
-        cells.append(atoms)
-    return StructureSetData.from_ase(cells)
+from tests.helpers import engine_processes_in, rattled_copper
 
 
 def test_a_killed_evaluation_resumes_only_the_missing_structures(started_daemon_client, engine_code, shipped_models):
-    structures = rattled_copper(12)
+    structures = StructureSetData.from_ase(rattled_copper(12))
     inputs = {
         'code': engine_code,
         'model': shipped_models['emt'],
@@ -69,7 +59,7 @@ def test_a_killed_evaluation_resumes_only_the_missing_structures(started_daemon_
 
 
 def test_one_job_that_finishes_passes_its_outputs_through(engine_code, shipped_models):
-    structures = rattled_copper(2)
+    structures = StructureSetData.from_ase(rattled_copper(2))
     results, node = run_get_node(
         EvaluateWorkChain,
         evaluate={'code': engine_code, 'model': shipped_models['emt'], 'structures': structures},

@@ -9,7 +9,7 @@ import numpy as np
 import phonopy
 import pytest
 from aiida.engine import run_get_node
-from aiida.orm import StructureData
+from aiida.orm import InstalledCode, StructureData
 from ase import Atoms
 from ase.build import bulk
 from ase.calculators.emt import EMT
@@ -17,6 +17,7 @@ from phonopy import Phonopy
 
 from aiida_unconmlip.engine.reference_potentials import TersoffSi1988
 from aiida_unconmlip.engine.restoration import RESTORATION_OFF
+from aiida_unconmlip.engine.warm import WARM_SECONDS_VARIABLE
 from aiida_unconmlip.provenance import restoration_chain
 from aiida_unconmlip.workflows.phonons import PhononWorkChain
 from tests.helpers import ase_forces, phonopy_atoms
@@ -186,3 +187,23 @@ def test_random_displacements_with_symfc_agree_with_finite_displacements(engine_
         np.sort(standard['band_structure'].get_bands(), axis=1),
         atol=0.05,
     )
+
+
+def test_a_code_with_a_warm_engine_gives_the_same_phonons(engine_code, shipped_models, private_warm_engines):
+    """The jobs of a run on a code that asks for a warm engine process (as ``aiida-unconmlip setup``'s does) run in one
+    such process, with the results of jobs that each start their own."""
+    warm_code = InstalledCode(
+        computer=engine_code.computer,
+        filepath_executable=str(engine_code.filepath_executable),
+        label='unconmlip-engine-warm',
+        prepend_text=f'export {WARM_SECONDS_VARIABLE}=60',
+    ).store()
+    copper = bulk('Cu', 'fcc', a=3.62)
+    cold, _ = run_phonons(engine_code, copper, shipped_models['emt'], relax=True)
+    warm, _ = run_phonons(warm_code, copper, shipped_models['emt'], relax=True)
+    np.testing.assert_array_equal(
+        warm['force_constants'].get_array('force_constants'), cold['force_constants'].get_array('force_constants')
+    )
+    np.testing.assert_array_equal(warm['band_structure'].get_bands(), cold['band_structure'].get_bands())
+    log = ''.join(path.read_text() for path in private_warm_engines.glob('unconmlip-engine-*/*.log'))
+    assert log.count('exit status 0') == 3, log  # the relax, evaluate and phonopy jobs, in one warm process
