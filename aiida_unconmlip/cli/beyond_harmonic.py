@@ -60,8 +60,6 @@ def kappa(
     as_json,
 ):
     """Lattice thermal conductivity of STRUCTURE (a CIF/POSCAR/extxyz file or a StructureData PK) with phono3py."""
-    from ..workflows.thermal_conductivity import ThermalConductivityWorkChain
-
     displacements = {'supercell_matrix': _diagonal(supercell), 'fc2_supercell_matrix': _diagonal(fc2_supercell)}
     conductivity = {
         'mesh': list(mesh) if mesh else None,
@@ -77,7 +75,7 @@ def kappa(
         overrides['restoration'] = {'rotational_average': rotational_average(l_max)}
     overrides = {key: value for key, value in overrides.items() if value}
     run_from_protocol(
-        ThermalConductivityWorkChain, structure, model, protocol, overrides, job_options, code, computer, daemon,
+        'unconmlip.thermal_conductivity', structure, model, protocol, overrides, job_options, code, computer, daemon,
         as_json, relax=not no_relax,
     )  # fmt: skip
 
@@ -111,8 +109,6 @@ def qha(
     as_json,
 ):
     """Quasi-harmonic thermal expansion of STRUCTURE (a CIF/POSCAR/extxyz file or a StructureData PK)."""
-    from ..workflows.qha import QhaWorkChain
-
     volumes = {'n_volumes': n_volumes, 'max_linear_strain': max_strain}
     phonons = {}
     if min_length is not None:
@@ -122,6 +118,6 @@ def qha(
     overrides = {'volumes': {key: value for key, value in volumes.items() if value is not None}, 'phonons': phonons}
     overrides = {key: value for key, value in overrides.items() if value}
     run_from_protocol(
-        QhaWorkChain, structure, model, protocol, overrides, job_options, code, computer, daemon, as_json,
+        'unconmlip.qha', structure, model, protocol, overrides, job_options, code, computer, daemon, as_json,
         relax=not no_relax,
     )  # fmt: skip

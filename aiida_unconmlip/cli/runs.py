@@ -18,7 +18,7 @@ def rotational_average(l_max: int) -> dict | bool:
 
 
 def run_from_protocol(
-    process_class,
+    entry_point: str,
     structure,
     model,
     protocol,
@@ -30,11 +30,17 @@ def run_from_protocol(
     as_json,
     **builder_options,
 ) -> None:
-    """Build ``process_class`` from its protocol (errors of the input in one line), launch, print the summary;
-    ``builder_options`` go to its ``get_builder_from_protocol`` (``relax=False`` for the work chains that relax)."""
+    """Build the work chain of ``entry_point`` from its protocol (errors of the input in one line), launch, print the
+    summary; ``builder_options`` go to its ``get_builder_from_protocol`` (``relax=False`` for those that relax).
+
+    A foreground run starts the warm engine process of its code first, which then imports torch while the work
+    chain's modules are imported here and its inputs stored."""
+    from aiida.plugins import WorkflowFactory
+
     engine_code = params.resolve_code(code, computer)
     if not daemon:
         start_warm_engine_ahead(engine_code)
+    process_class = WorkflowFactory(entry_point)
     with params.clear_errors():
         builder = process_class.get_builder_from_protocol(
             engine_code,
@@ -101,8 +107,6 @@ def phonons(
     as_json,
 ):
     """Phonons of STRUCTURE (a CIF/POSCAR/extxyz file or a StructureData PK)."""
-    from ..workflows.phonons import PhononWorkChain
-
     overrides = {}
     if supercell:
         overrides['displacements'] = {
@@ -120,7 +124,7 @@ def phonons(
     if l_max is not None:
         overrides['restoration'] = {'rotational_average': rotational_average(l_max)}
     run_from_protocol(
-        PhononWorkChain, structure, model, protocol, overrides, job_options, code, computer, daemon, as_json,
+        'unconmlip.phonons', structure, model, protocol, overrides, job_options, code, computer, daemon, as_json,
         relax=not no_relax,
     )  # fmt: skip
 
@@ -134,13 +138,11 @@ def phonons(
 @decorators.with_dbenv()
 def relax(structure, model, protocol, l_max, job_options, code, computer, daemon, as_json):
     """Relax STRUCTURE (positions and cell, FixSymmetry on)."""
-    from ..workflows.relax import RelaxWorkChain
-
     overrides = {}
     if l_max is not None:
         overrides['relax'] = {'restoration': {'rotational_average': rotational_average(l_max)}}
     run_from_protocol(
-        RelaxWorkChain, structure, model, protocol, overrides, job_options, code, computer, daemon, as_json
+        'unconmlip.relax', structure, model, protocol, overrides, job_options, code, computer, daemon, as_json
     )
 
 

@@ -335,8 +335,7 @@ def serve(address: Path, idle_seconds: float) -> None:
     pid_file.write_text(str(os.getpid()))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        from . import jobs, phonopy_task  # noqa: F401 (torch, the backends, ASE and phonopy, before the first job)
-
+        preload()
         models = KeptModels()
         while True:
             if not select.select([listener], [], [], idle_seconds)[0]:
@@ -365,6 +364,16 @@ def remove_own_files(address: Path, socket_inode: int) -> None:
     with suppress(FileNotFoundError):
         if pid_file.read_text() == str(os.getpid()):
             pid_file.unlink()
+
+
+def preload() -> None:
+    """Import what the jobs need before the first one arrives (about 2.5 s here, which a run started ahead hides):
+    the tasks, torch with the metatomic backend, and phonopy's calculations."""
+    import metatomic.torch  # noqa: F401
+
+    from ..phonons import calculation  # noqa: F401
+    from . import jobs, phonopy_task  # noqa: F401
+    from .potentials import metatomic_backend  # noqa: F401
 
 
 def stop_warm_engines() -> list[int]:
