@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from aiida.cmdline.utils import echo
 
-from ..engine.warm import WARM_SECONDS_VARIABLE
+from .warm_engine import warm_engine_prepend_text
 
 DEFAULT_PROFILE = 'unconmlip'
 ENGINE_CODE_LABEL = 'unconmlip-engine'
@@ -156,7 +156,7 @@ def setup(profile_name: str, with_dft: bool):
         environment_executable('unconmlip-engine'),
         'unconmlip.evaluate',
         'aiida-unconmlip compute-node engine; its jobs share a warm engine process of this machine',
-        prepend_text=f'export {WARM_SECONDS_VARIABLE}={WARM_ENGINE_SECONDS}',
+        prepend_text=warm_engine_prepend_text(WARM_ENGINE_SECONDS),
     )
     ensure_code(computer, TRAIN_CODE_LABEL, environment_executable('mtt'), 'unconmlip.train', 'metatrain (mtt)')
     try:

@@ -1,6 +1,6 @@
 """Start the warm engine process of a foreground run on this machine before its first job (see
-:mod:`aiida_unconmlip.engine.warm`): torch and the libraries load while the run stores its inputs and relaxes nothing
-yet. Only for a code on this machine (``core.local``) whose ``prepend_text`` asks for a warm engine process."""
+:mod:`aiida_unconmlip.engine.warm`): torch and the libraries load while the run imports its work chain and stores
+its inputs. Only for a code on this machine (``core.local``) whose ``prepend_text`` asks for a warm engine process."""
 
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ from contextlib import suppress
 from ..engine.warm import WARM_SECONDS_VARIABLE, WarmEngineUnavailable, start_ahead
 
 ASKS_FOR_WARM_ENGINE = re.compile(rf'\bexport\s+{WARM_SECONDS_VARIABLE}=(\S+)')
+
+
+def warm_engine_prepend_text(seconds: int) -> str:
+    """The ``prepend_text`` of a code whose jobs share a warm engine process that stays ``seconds`` after the last."""
+    return f'export {WARM_SECONDS_VARIABLE}={seconds}'
 
 
 def start_warm_engine_ahead(code) -> None:

@@ -34,8 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--backend', help='backend of --describe (default: from the file name)')
     arguments = parser.parse_args(argv)
     if arguments.describe:
-        from .errors import EngineError
-        from .jobs import EXIT_ENGINE_ERROR
+        from .errors import EXIT_ENGINE_ERROR, EngineError
 
         try:
             print(json.dumps(describe(arguments.describe, arguments.backend)))

@@ -7,6 +7,10 @@ that the AiiDA side defines from this list, so the two cannot drift apart.
 
 from __future__ import annotations
 
+# The engine's own exit statuses (the CalcJob reads error.json for the exit code itself).
+EXIT_CRASH = 1
+EXIT_ENGINE_ERROR = 2
+
 
 class EngineError(Exception):
     """An expected failure with a message that says what to fix (concrete errors are the subclasses)."""

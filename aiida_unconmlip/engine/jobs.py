@@ -14,15 +14,12 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from .errors import EngineCrash, EngineError
+from .errors import EXIT_CRASH, EXIT_ENGINE_ERROR, EngineCrash, EngineError
 from .evaluate import evaluate_structures, inference_records
 from .io import Job, read_job, read_spec, write_error, write_partial, write_relax_results, write_results
 from .potentials import Potential, load_potential
 from .relax import relax_structures
 from .rotations import rotation_quadrature
-
-EXIT_ENGINE_ERROR = 2
-EXIT_CRASH = 1
 
 PotentialLoader = Callable[..., Potential]
 

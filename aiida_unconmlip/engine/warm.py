@@ -45,7 +45,6 @@ WARM_SECONDS_VARIABLE = 'UNCONMLIP_ENGINE_WARM_SECONDS'
 SERVER_MODULE = 'aiida_unconmlip.engine.warm'  # run as python -m
 KEPT_MODELS = 4
 START_SECONDS = 60.0  # how long a client waits for a warm process it started to listen
-EXIT_CRASH = 1
 
 
 class WarmEngineUnavailable(Exception):
@@ -147,35 +146,30 @@ def warm_engine_address(environment: Mapping[str, str]) -> Path:
     return address
 
 
-def warm_engine_connection(idle_seconds: float) -> socket.socket:
-    """A connection to this job's warm engine process, started if there is none (or only a dead one's socket)."""
-    address = warm_engine_address(os.environ)
+def warm_engine_connection(idle_seconds: float, environment: Mapping[str, str]) -> socket.socket:
+    """A connection to the warm engine process of jobs of ``environment``, started if there is none (or only a dead
+    one's socket)."""
+    address = warm_engine_address(environment)
     with locked(address.with_suffix('.lock')):
         connection = connect(address)
         if connection is None:
             address.unlink(missing_ok=True)
-            connection = wait_for(address, start_warm_engine(address, idle_seconds, os.environ))
+            connection = wait_for(address, start_warm_engine(address, idle_seconds, environment))
     return connection
 
 
 def start_ahead(idle_seconds: float, environment: Mapping[str, str]) -> None:
     """Start the warm process that jobs of ``environment`` will use, unless it runs: called by a run on this machine
-    before its first job, it imports torch and the libraries while the run prepares its inputs."""
-    address = warm_engine_address(environment)
-    with locked(address.with_suffix('.lock')):
-        connection = connect(address)
-        if connection is not None:
-            connection.close()  # an empty request, which the warm process skips
-            return
-        address.unlink(missing_ok=True)
-        wait_for(address, start_warm_engine(address, idle_seconds, environment)).close()
+    before its first job, it imports torch and the libraries while the run prepares its inputs. The connection closes
+    without a request, which the warm process skips."""
+    warm_engine_connection(idle_seconds, environment).close()
 
 
 def run_in_warm_engine(folder: str | Path, idle_seconds: float) -> int:
     """Run the job in ``folder`` in the warm engine process and return its exit status (the job's own if none)."""
     folder = Path(folder).resolve()
     try:
-        connection = warm_engine_connection(idle_seconds)
+        connection = warm_engine_connection(idle_seconds, os.environ)
     except (WarmEngineUnavailable, OSError) as exc:
         print(f'unconmlip-engine: running in this process, without a warm engine process: {exc}', file=sys.stderr)
         from .jobs import run_folder
@@ -190,7 +184,7 @@ def run_in_warm_engine(folder: str | Path, idle_seconds: float) -> int:
         while chunk := connection.recv(4096):
             reply += chunk
     if not reply:
-        from .errors import EngineCrash
+        from .errors import EXIT_CRASH, EngineCrash
         from .io import write_error
 
         message = 'the warm engine process ended during the job (killed from outside, or out of memory)'
@@ -219,7 +213,7 @@ class KeptModels:
         verify_sha256(path, sha256)
         key = (backend, sha256, device, dtype)
         if key not in self._kept:
-            self._kept[key] = load_potential(path, backend, sha256, device=device, dtype=dtype)
+            self._kept[key] = load_potential(path, backend, device=device, dtype=dtype)  # its sha256 checked above
             while len(self._kept) > self._capacity:
                 self._kept.popitem(last=False)
         self._kept.move_to_end(key)

@@ -17,8 +17,8 @@ from aiida_unconmlip.conductivity.setup import (
     to_yaml_text,
 )
 from aiida_unconmlip.engine.__main__ import main
+from aiida_unconmlip.engine.errors import EXIT_ENGINE_ERROR
 from aiida_unconmlip.engine.io import ERROR_FILE, RESULTS_FILE
-from aiida_unconmlip.engine.jobs import EXIT_ENGINE_ERROR
 from aiida_unconmlip.engine.phono3py_task import write_phono3py_job
 
 

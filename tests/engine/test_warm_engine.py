@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
+from aiida_unconmlip.engine.errors import EXIT_ENGINE_ERROR
 from aiida_unconmlip.engine.io import write_job
-from aiida_unconmlip.engine.jobs import EXIT_ENGINE_ERROR
 from aiida_unconmlip.engine.warm import WARM_SECONDS_VARIABLE, engine_key
 from aiida_unconmlip.models import default_model_name, shipped_models
 from tests.helpers import rattled_copper
