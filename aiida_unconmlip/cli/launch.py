@@ -12,9 +12,6 @@ from contextlib import contextmanager
 import click
 
 PROCESS_LOGGER = 'aiida.orm.nodes.process'
-# Measured on 2 cores with the main job: polling every second left each finished child unnoticed for up to a second
-# (a fifth of the run); every 0.05 s took CPU from the engine (relaxation 2.2 s -> 3.4 s).
-FOREGROUND_POLL_SECONDS = 0.25
 REPORT = re.compile(r'^\[(?P<pk>\d+)\|(?P<process>\w+)\|(?P<step>\w+)\]: (?P<message>.*)$', re.S)
 
 
@@ -82,9 +79,9 @@ def launch(builder, daemon: bool, as_json: bool):
     ``--json``, as the one JSON object on stdout.
     """
     from aiida.engine import submit
-    from aiida.manage import get_manager
 
     from ..workflows.failures import root_cause
+    from .foreground_runner import foreground_runner
 
     if daemon:
         node = instantiate(submit, builder)
@@ -93,9 +90,7 @@ def launch(builder, daemon: bool, as_json: bool):
         else:
             click.echo(f'submitted {node.process_label}<{node.pk}>; follow it with: verdi process show {node.pk}')
         return None
-    # A runner of this process without a broker, as aiida.engine.run_get_node makes, whose work chains poll whether a
-    # child finished every FOREGROUND_POLL_SECONDS, not every runner.poll.interval (1 s, at least).
-    runner = get_manager().create_runner(communicator=None, poll_interval=FOREGROUND_POLL_SECONDS)
+    runner = foreground_runner()
     with progress_on_stderr():
         _, node = instantiate(runner.run_get_node, builder)
     if not node.is_finished_ok:

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from aiida.cmdline.utils import echo
 
+from .sqlite_journal import ensure_write_ahead_log
 from .warm_engine import warm_engine_prepend_text
 
 DEFAULT_PROFILE = 'unconmlip'
@@ -59,7 +60,20 @@ def ensure_profile(name: str):
     if config.default_profile_name is None or name == DEFAULT_PROFILE:
         config.set_default_profile(name, overwrite=True)
     config.store()
-    return load_profile(name, allow_switch=True)
+    profile = load_profile(name, allow_switch=True)
+    ensure_storage_journal(profile)
+    return profile
+
+
+def ensure_storage_journal(profile) -> None:
+    """An SQLite-stored profile's database in write-ahead-log mode, where its filesystem allows it."""
+    from aiida.manage import get_manager
+    from aiida.storage.sqlite_dos.backend import SqliteDosStorage
+
+    storage = get_manager().get_profile_storage()
+    if isinstance(storage, SqliteDosStorage):
+        mode = ensure_write_ahead_log(storage.filepath_database)
+        echo.echo_report(f'profile `{profile.name}`: SQLite journal mode {mode}')
 
 
 def ensure_localhost(profile_name: str, config_dirpath: str):

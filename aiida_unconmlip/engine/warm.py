@@ -62,8 +62,11 @@ def endpoint_folder() -> Path:
 
 
 def engine_key(environment: Mapping[str, str]) -> str:
-    """Which warm process may run a job of ``environment``: same Python, package files and engine environment."""
-    digest = hashlib.sha256(sys.executable.encode())
+    """Which warm process may run a job of ``environment``: same Python, package files and engine environment.
+
+    The Python is its environment and real interpreter: ``python`` and ``python3`` of one virtual environment are one.
+    """
+    digest = hashlib.sha256(f'{sys.prefix}\n{os.path.realpath(sys.executable)}\n'.encode())
     package = Path(__file__).resolve().parent.parent
     for path in sorted(package.rglob('*.py')):
         status = path.stat()

@@ -17,8 +17,6 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from aiida.tools.archive import import_archive
-
 ARCHIVE_DATABASE = 'db.sqlite3'
 CODE_NODE_TYPE = 'data.core.code.%'
 RECORD_NODE_TYPE = 'data.core.dict.Dict.'
@@ -68,4 +66,6 @@ def import_provenance(archive: Path) -> None:
                     else:
                         with source.open(item) as packed, target.open(item, 'w') as copy:
                             shutil.copyfileobj(packed, copy)
+        from aiida.tools.archive import import_archive  # 0.13 s of imports, for setup alone
+
         import_archive(rewritten)

@@ -35,6 +35,7 @@ def test_setup_is_idempotent_and_gives_a_working_profile(fresh_environment):
     assert 'created profile `unconmlip`' in first.stdout + first.stderr
     second = run([BIN / 'aiida-unconmlip', 'setup'], env)
     assert 'created' not in second.stdout + second.stderr
+    assert 'SQLite journal mode wal' in second.stdout + second.stderr  # the test folder is on a local disk
     assert (folder / '.aiida' / 'config.json').is_file()
 
     models = json.loads(run([BIN / 'aiida-unconmlip', 'models', 'list', '--json'], env).stdout)

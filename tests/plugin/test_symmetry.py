@@ -6,6 +6,7 @@ from aiida.engine import run_get_node
 from aiida.orm import ArrayData, Float
 from aiida.plugins import CalculationFactory
 from ase.build import bulk
+from ase.spacegroup.symmetrize import prep_symmetry
 
 from aiida_unconmlip.data import ForceSetData, StructureSetData
 from aiida_unconmlip.symmetry import net_force_removal, space_group_projection
@@ -80,3 +81,16 @@ def test_net_force_removal_records_what_it_removed(aiida_profile):
         np.testing.assert_allclose(after.sum(axis=0), 0.0, atol=1e-12)
         np.testing.assert_allclose(net, before.sum(axis=0))
     assert outputs['forces'].creator.process_type.endswith('net_force_removal')
+
+
+@pytest.mark.parametrize('displaced', [False, True], ids=['perfect-216', 'displaced-216'])
+def test_atom_maps_are_those_fix_symmetry_uses(displaced):
+    atoms = bulk('Si', 'diamond', a=5.431, cubic=True).repeat(3)
+    if displaced:
+        atoms.positions[0] += [0.01, 0.01, 0.01]
+    operations = space_group_operations(atoms, 1e-5)
+    rotations, translations, atom_maps = prep_symmetry(atoms, 1e-5)
+    assert len(operations.rotations) == (48 * 108 if not displaced else 6)  # 108 lattice translations in 216 atoms
+    np.testing.assert_array_equal(operations.rotations, rotations)
+    np.testing.assert_array_equal(operations.translations, translations)
+    np.testing.assert_array_equal(operations.atom_maps, np.array(atom_maps))
