@@ -60,7 +60,8 @@ Task ``phono3py`` (written by the ``unconmlip.phono3py`` CalcJob; :mod:`aiida_un
     a lost node) keeps them: ``indices`` (into the job's structures), ``energies``, ``forces`` with
     ``atom_offsets``, ``stresses`` as in ``results.npz``; the ``.json`` holds the restoration records of those
     structures. Each part is complete when it appears (written under another name, then renamed). A progress line
-    per finished part goes to stdout.
+    per finished part goes to stdout. Removed once ``results.npz`` is written: it holds them all, and a finished job
+    retrieves and stores no second copy.
 ``error.json`` (only on failure)
     ``{"code": "<ERROR CODE>", "message": "..."}`` with the codes of :mod:`aiida_unconmlip.engine.errors`
     (``ENGINE_CRASH`` for unexpected exceptions).
@@ -70,6 +71,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -300,6 +302,11 @@ def write_partial(folder: str | Path, part: int, finished: list, records: list[S
     )
     (partial / f'{name}.json').write_text(json.dumps([record.as_dict() for record in records]))
     (partial / f'{name}.tmp.npz').replace(partial / f'{name}.npz')
+
+
+def remove_partial(folder: str | Path) -> None:
+    """The parts of a job whose ``results.npz`` is written."""
+    shutil.rmtree(Path(folder) / PARTIAL_FOLDER, ignore_errors=True)
 
 
 def write_error(folder: str | Path, code: str, message: str) -> None:

@@ -16,7 +16,16 @@ from pathlib import Path
 
 from .errors import EXIT_CRASH, EXIT_ENGINE_ERROR, EngineCrash, EngineError
 from .evaluate import evaluate_structures, inference_records
-from .io import Job, read_job, read_spec, write_error, write_partial, write_relax_results, write_results
+from .io import (
+    Job,
+    read_job,
+    read_spec,
+    remove_partial,
+    write_error,
+    write_partial,
+    write_relax_results,
+    write_results,
+)
 from .potentials import Potential, load_potential
 from .relax import relax_structures
 from .rotations import rotation_quadrature
@@ -78,6 +87,7 @@ def run_evaluation(folder: str | Path, job: Job, potential: Potential) -> None:
         potential, job.structures, job.restoration, job.settings.max_atoms_per_batch, on_finished=keep
     )
     write_results(folder, result, asdict(potential.description))
+    remove_partial(folder)
 
 
 def run_relaxation(folder: str | Path, job: Job, potential: Potential) -> None:

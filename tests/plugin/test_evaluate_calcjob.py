@@ -57,6 +57,8 @@ def test_emt_results_equal_ase_and_survive_rotational_averaging(engine_code, shi
     assert max(record['effect']['forces_max_std_ev_per_angstrom']) < 1e-10
     assert set(results['restoration_steps']) == {'forces_mode'}
     assert averaged['timing']['model_evaluations'] == 168
+    # The parts a stopped job would keep are gone once the results are written: no second copy is stored.
+    assert 'partial' not in results['retrieved'].base.repository.list_object_names()
 
 
 def test_rotational_average_restores_equivariance_of_a_pet(engine_code, default_model):
