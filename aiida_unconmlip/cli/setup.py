@@ -60,9 +60,7 @@ def ensure_profile(name: str):
     if config.default_profile_name is None or name == DEFAULT_PROFILE:
         config.set_default_profile(name, overwrite=True)
     config.store()
-    profile = load_profile(name, allow_switch=True)
-    ensure_storage_journal(profile)
-    return profile
+    return load_profile(name, allow_switch=True)
 
 
 def ensure_storage_journal(profile) -> None:
@@ -161,6 +159,7 @@ def setup(profile_name: str, with_dft: bool):
     from ..models.importing import import_shipped_models
 
     profile = ensure_profile(profile_name)
+    ensure_storage_journal(profile)
     from aiida.manage.configuration import get_config
 
     computer = ensure_localhost(profile.name, get_config().dirpath)

@@ -41,7 +41,7 @@ def space_group_operations(atoms: Atoms, symprec: float) -> SpaceGroupOperations
     rotations = np.array(dataset.rotations)
     translations = np.array(dataset.translations)
     atom_maps = nearest_image_maps(atoms.get_scaled_positions(), rotations, translations)
-    if any(len(set(atom_map)) != len(atoms) for atom_map in atom_maps):
+    if (np.sort(atom_maps, axis=1) != np.arange(len(atoms))).any():  # some operation sends two atoms to one
         raise ValueError(f'an operation of space group {dataset.number} does not permute the atoms at {symprec}')
     return SpaceGroupOperations(
         cell=atoms.cell.array.copy(),
