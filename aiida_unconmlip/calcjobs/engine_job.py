@@ -9,11 +9,12 @@ from aiida.engine import CalcJob
 
 from ..engine import io as engine_io
 from ..engine.errors import EngineError, engine_errors
+from ..output_links import OutputLinksWhenPresent
 
 EXIT_STATUS_FILE = '.engine_exit_status'
 
 
-class EngineJob(CalcJob):
+class EngineJob(OutputLinksWhenPresent, CalcJob):
     """Base of the CalcJobs of the engine; a subclass writes its task's input folder in :meth:`write_inputs`."""
 
     _engine_errors: tuple[type[EngineError], ...] = tuple(engine_errors())

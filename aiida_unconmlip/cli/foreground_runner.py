@@ -6,12 +6,19 @@ poll interval was paid several times over (polling every 0.25 s cost about 0.9 s
 polling more often takes CPU from the engine. Every child of a foreground run is a process object in this runner, so
 its future says when it terminated; polling stays as the fallback for anything else. (A process listener would say it
 too, but listeners are part of a process's checkpoint, and a callback cannot be.)
+
+A foreground run also keeps the rows its database session has loaded across commits (:func:`rows_kept_across_commits`).
+AiiDA commits at every state change, and by default a commit marks every loaded row stale, so the next ``is_stored``,
+``pk`` or ``uuid`` of any node reads its row again: about 2200 of the 6400 SQL statements of the main job. AiiDA reads a
+node's mutable columns (attributes, extras, label...) from the database at each access outside a transaction anyway,
+so what is no longer read again are the columns that never change.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from aiida.engine.runners import Runner
@@ -67,3 +74,19 @@ def foreground_runner() -> ForegroundRunner:
         communicator=None,
         persister=get_manager().get_persister(),
     )
+
+
+@contextmanager
+def rows_kept_across_commits() -> Iterator[None]:
+    """The profile's database session does not mark its loaded rows stale at each commit while this lasts (AiiDA's
+    own ``disable_expire_on_commit``); nothing changes for a storage without an SQLAlchemy session."""
+    from aiida.manage import get_manager
+
+    storage = get_manager().get_profile_storage()
+    if not hasattr(storage, 'get_session'):
+        yield
+        return
+    from aiida.storage.psql_dos.orm.utils import disable_expire_on_commit
+
+    with disable_expire_on_commit(storage.get_session()):
+        yield

@@ -81,7 +81,7 @@ def launch(builder, daemon: bool, as_json: bool):
     from aiida.engine import submit
 
     from ..workflows.failures import root_cause
-    from .foreground_runner import foreground_runner
+    from .foreground_runner import foreground_runner, rows_kept_across_commits
 
     if daemon:
         node = instantiate(submit, builder)
@@ -91,7 +91,7 @@ def launch(builder, daemon: bool, as_json: bool):
             click.echo(f'submitted {node.process_label}<{node.pk}>; follow it with: verdi process show {node.pk}')
         return None
     runner = foreground_runner()
-    with progress_on_stderr():
+    with progress_on_stderr(), rows_kept_across_commits():
         _, node = instantiate(runner.run_get_node, builder)
     if not node.is_finished_ok:
         exit_message = node.exit_message or root_cause(node)

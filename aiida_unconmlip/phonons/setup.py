@@ -49,12 +49,21 @@ def supercell_matrix_for(cell: np.ndarray, min_length: float) -> list[list[int]]
     return np.diag([max(1, math.ceil(min_length / length - 1e-9)) for length in lengths]).tolist()
 
 
-def make_phonopy(unitcell: Atoms, supercell_matrix, symprec: float) -> Phonopy:
-    """Phonopy with the primitive cell found from the symmetry (``auto``), as the band path needs."""
+def make_phonopy(unitcell: Atoms, supercell_matrix, symprec: float, supercell_symmetry: bool = True) -> Phonopy:
+    """Phonopy with the primitive cell found from the symmetry (``auto``), as the band path needs.
+
+    Without ``supercell_symmetry`` phonopy skips its search of the supercell's operations and their atom
+    permutations (0.7 s for Si216, whose 5184 operations include the pure translations), which only
+    symmetry-reduced displacements and force constants use; its yaml then has no ``space_group``.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', PrimitiveMatrixAutoDefaultWarning)  # phonopy's note on its v3 default
         return Phonopy(
-            to_phonopy_atoms(unitcell), supercell_matrix=supercell_matrix, primitive_matrix='auto', symprec=symprec
+            to_phonopy_atoms(unitcell),
+            supercell_matrix=supercell_matrix,
+            primitive_matrix='auto',
+            symprec=symprec,
+            is_symmetry=supercell_symmetry,
         )
 
 

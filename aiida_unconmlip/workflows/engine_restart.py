@@ -7,11 +7,12 @@ from aiida import orm
 from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler
 
 from ..calcjobs.engine_job import EngineJob
+from ..output_links import OutputLinksWhenPresent
 
 ENGINE_EXIT_CODES = EngineJob.exit_codes
 
 
-class EngineRestartWorkChain(BaseRestartWorkChain):
+class EngineRestartWorkChain(OutputLinksWhenPresent, BaseRestartWorkChain):
     """Base of the restart work chains of engine jobs: NaN outputs are retried in float64, a single structure too large
     for the device is final (exit 411). A subclass exposes its job's inputs and sets ``ctx.inputs`` in ``setup``."""
 

@@ -15,6 +15,7 @@ from aiida.engine import ToContext, WorkChain, if_, while_
 
 from ..calcjobs.evaluate import EvaluateCalculation
 from ..engine.restoration import INFERENCE_STEPS, STEP_NAMES, parse_restoration
+from ..output_links import OutputLinksWhenPresent
 from ..phonons.setup import standardize
 from ..ports import dict_validator
 from ..symmetry import net_force_removal, space_group_projection
@@ -59,7 +60,7 @@ def check_common_inputs(inputs) -> tuple | str | None:
     return standard, symprec
 
 
-class LatticeDynamicsWorkChain(RelaxFirst, WorkChain):
+class LatticeDynamicsWorkChain(OutputLinksWhenPresent, RelaxFirst, WorkChain):
     """Base of the work chains that evaluate displaced supercells of a (relaxed) crystal, every restoration step a
     node. Not launched itself: a subclass adds its outline, ``displace`` and the job that uses the forces."""
 

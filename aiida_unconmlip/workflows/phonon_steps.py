@@ -42,7 +42,8 @@ def phonopy_displacements(structure: StructureData, parameters: Dict, symprec: F
     values = parse_displacements(parameters.get_dict())
     unitcell = structure.get_ase()
     matrix = values['supercell_matrix'] or supercell_matrix_for(unitcell.cell.array, values['min_length'])
-    phonon = make_phonopy(unitcell, matrix, symprec.value)
+    # Random displacements (symfc) use no symmetry: phonopy's search of the supercell's is left out for them.
+    phonon = make_phonopy(unitcell, matrix, symprec.value, supercell_symmetry=not values['random_snapshots'])
     supercells = generate_displacements(
         phonon, values['amplitude'], values['plus_minus'], values['random_snapshots'], values['random_seed']
     )

@@ -10,6 +10,7 @@ from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_, while_
 
 from ..engine.restoration import INFERENCE_STEPS
+from ..output_links import OutputLinksWhenPresent
 from ..ports import dict_validator
 from ..qha.parameters import parse_volumes
 from .evaluate import EvaluateWorkChain
@@ -39,7 +40,7 @@ def validate_inputs(inputs, _) -> str | None:
     return None
 
 
-class QhaWorkChain(RelaxFirst, WorkChain):
+class QhaWorkChain(OutputLinksWhenPresent, RelaxFirst, WorkChain):
     """Quasi-harmonic thermal expansion of a crystal with an (unconstrained) machine-learned potential.
 
     Every volume runs the phonon work chain, so every restoration step of every volume is on record; the

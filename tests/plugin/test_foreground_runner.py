@@ -1,12 +1,14 @@
 """A foreground run resumes a work chain as soon as a child it waits on terminates, from the child itself."""
 
 import signal
+import subprocess
+import sys
 
 import numpy as np
 from aiida.orm import Dict
 from ase.calculators.emt import EMT
 
-from aiida_unconmlip.cli.foreground_runner import ForegroundRunner
+from aiida_unconmlip.cli.foreground_runner import ForegroundRunner, rows_kept_across_commits
 from aiida_unconmlip.cli.launch import launch
 from aiida_unconmlip.data import StructureSetData
 from aiida_unconmlip.workflows.evaluate import EvaluateWorkChain
@@ -45,3 +47,30 @@ def test_a_foreground_work_chain_resumes_without_polling_its_children(monkeypatc
     for atoms, forces in zip(frames, node.outputs.forces.get_list(), strict=True):
         atoms.calc = EMT()
         np.testing.assert_allclose(forces, atoms.get_forces(), atol=1e-10)
+
+
+def test_a_foreground_run_still_reads_what_another_process_wrote(profile_env):
+    """Keeping loaded rows across commits leaves out only the columns that never change: the attributes, extras and
+    label of a node are still read from the database, as another process left them."""
+    from aiida.manage import get_manager
+
+    session = get_manager().get_profile_storage().get_session()
+    node = Dict({'value': 1}).store()
+    with rows_kept_across_commits():
+        assert session.expire_on_commit is False
+        assert node.label == '' and node.base.extras.get('mark', None) is None
+        session.commit()  # this process's reads end their transaction before the other process writes
+        edit = f"n = load_node({node.pk}); n.label = 'relabelled'; n.base.extras.set('mark', 2)"
+        subprocess.run(
+            [
+                sys.executable,
+                '-c',
+                f'from aiida import load_profile, orm; load_profile(); from aiida.orm import load_node; {edit}',
+            ],
+            env=profile_env,
+            check=True,
+        )
+        assert node.label == 'relabelled'
+        assert node.base.extras.get('mark') == 2
+        assert node.get_dict() == {'value': 1} and node.is_stored and node.pk is not None
+    assert session.expire_on_commit is True

@@ -187,6 +187,13 @@ def test_random_displacements_with_symfc_agree_with_finite_displacements(engine_
         np.sort(standard['band_structure'].get_bands(), axis=1),
         atol=0.05,
     )
+    # The random displacements are phonopy's own for that seed, though the supercell's symmetry was not searched.
+    with random['phonopy_yaml'].as_path() as path:
+        recorded = phonopy.load(path, produce_fc=False)
+    plain = Phonopy(recorded.unitcell, supercell_matrix=recorded.supercell_matrix, primitive_matrix='auto')
+    plain.generate_displacements(distance=0.01, number_of_snapshots=4, random_seed=1, is_plusminus=True)
+    assert len(recorded.displacements) == 8
+    np.testing.assert_allclose(recorded.displacements, plain.displacements, atol=1e-12)
 
 
 def test_a_code_with_a_warm_engine_gives_the_same_phonons(engine_code, shipped_models, private_warm_engines):
