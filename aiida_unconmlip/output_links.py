@@ -2,9 +2,9 @@
 
 AiiDA's ``Process.update_outputs`` runs at every state change of a process and asks the database for the node's
 output links, to attach the new ones. A work chain or calculation job has no outputs until its last steps, so all
-but the last few of those queries find nothing to do: about 70 of them in a phonon work chain, 0.3 s of the run on
-the development machine. The mixin skips the query while the process has no outputs, and leaves everything else to
-AiiDA.
+but the last few of those queries find nothing to do: 284 of the 6834 SQL statements of the main job (counted with
+the rows of a foreground run still marked stale at each commit). The mixin skips the query while the process has no
+outputs, and leaves everything else to AiiDA.
 """
 
 from __future__ import annotations

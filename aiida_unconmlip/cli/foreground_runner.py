@@ -79,14 +79,9 @@ def foreground_runner() -> ForegroundRunner:
 @contextmanager
 def rows_kept_across_commits() -> Iterator[None]:
     """The profile's database session does not mark its loaded rows stale at each commit while this lasts (AiiDA's
-    own ``disable_expire_on_commit``); nothing changes for a storage without an SQLAlchemy session."""
+    own ``disable_expire_on_commit``; every AiiDA storage has an SQLAlchemy session)."""
     from aiida.manage import get_manager
-
-    storage = get_manager().get_profile_storage()
-    if not hasattr(storage, 'get_session'):
-        yield
-        return
     from aiida.storage.psql_dos.orm.utils import disable_expire_on_commit
 
-    with disable_expire_on_commit(storage.get_session()):
+    with disable_expire_on_commit(get_manager().get_profile_storage().get_session()):
         yield

@@ -60,16 +60,11 @@ def test_a_foreground_run_still_reads_what_another_process_wrote(profile_env):
         assert session.expire_on_commit is False
         assert node.label == '' and node.base.extras.get('mark', None) is None
         session.commit()  # this process's reads end their transaction before the other process writes
-        edit = f"n = load_node({node.pk}); n.label = 'relabelled'; n.base.extras.set('mark', 2)"
-        subprocess.run(
-            [
-                sys.executable,
-                '-c',
-                f'from aiida import load_profile, orm; load_profile(); from aiida.orm import load_node; {edit}',
-            ],
-            env=profile_env,
-            check=True,
+        edit = (
+            'from aiida import load_profile; load_profile(); from aiida.orm import load_node; '
+            f"node = load_node({node.pk}); node.label = 'relabelled'; node.base.extras.set('mark', 2)"
         )
+        subprocess.run([sys.executable, '-c', edit], env=profile_env, check=True)
         assert node.label == 'relabelled'
         assert node.base.extras.get('mark') == 2
         assert node.get_dict() == {'value': 1} and node.is_stored and node.pk is not None
