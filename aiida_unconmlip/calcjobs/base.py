@@ -88,7 +88,6 @@ class EngineCalculation(EngineJob):
             dynamic=True,
             help="One record {name, parameters, effect} per restoration step applied, under the step's name.",
         )
-        spec.output('timing', valid_type=Dict, help='Wall and model time, device, library versions.')
         spec.default_output_node = 'timing'
 
     def _setup_inputs(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from aiida.common import CalcInfo, CodeInfo
 from aiida.engine import CalcJob
+from aiida.orm import Dict
 
 from ..engine import io as engine_io
 from ..engine.errors import EngineError, engine_errors
@@ -37,6 +38,7 @@ class EngineJob(OutputLinksWhenPresent, CalcJob):
         )
         for error in cls._engine_errors:
             spec.exit_code(error.exit_status, f'ERROR_{error.code}', message=f'{error.summary}: {{message}}')
+        spec.output('timing', valid_type=Dict, help="The engine's wall time (model time, device), library versions.")
 
     @classmethod
     def stopped_exit_codes(cls) -> list:

@@ -59,7 +59,11 @@ def echo_summary(summary: dict) -> None:
             click.echo(f'{key}: {summary[key]}')
     if 'energies' in summary:
         click.echo('energies (eV): ' + ', '.join(f'{e:.6f}' for e in summary['energies']))
-    click.echo(f'wall time: {summary.get("timings", {}).get("wall_seconds", 0):.1f} s')
+    timings = summary.get('timings', {})
+    line = f'wall time: {timings.get("wall_seconds", 0):.1f} s'
+    if 'engine_seconds' in timings:
+        line += f' ({timings["engine_seconds"]:.1f} s in the engine, {timings["overhead_seconds"]:.1f} s around it)'
+    click.echo(line)
 
 
 @click.command('show')

@@ -206,9 +206,25 @@ def write_job(
     write_structures(folder / STRUCTURES_FILE, structures)
 
 
+# What a job's results can depend on: the model's stack, and phonopy's for the force-constant jobs.
+VERSIONED_PACKAGES = (
+    'aiida-unconmlip',
+    'torch',
+    'ase',
+    'numpy',
+    'metatomic-torch',
+    'metatrain',
+    'phonopy',
+    'phono3py',
+    'symfc',
+    'spglib',
+    'seekpath',
+)
+
+
 def library_versions() -> dict[str, str]:
     versions = {'python': platform.python_version()}
-    for package in ('aiida-unconmlip', 'torch', 'ase', 'numpy', 'metatomic-torch', 'metatrain'):
+    for package in VERSIONED_PACKAGES:
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

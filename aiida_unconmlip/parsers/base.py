@@ -74,6 +74,11 @@ class EngineParser(Parser):
         self.out('energies', array_node('energies', arrays['energies']))
         self.out('forces', ForceSetData.from_list(unpack(arrays['forces'], arrays['atom_offsets'])))
         self.out('stresses', array_node('stresses', arrays['stresses']))
+        self.output_records_and_timing(report)
+
+    def output_records_and_timing(self, report: dict[str, Any]) -> None:
+        """The restoration steps the job applied, and its timing: the engine's own wall time (what the work
+        chains' summaries subtract from theirs to give AiiDA's share) and the library versions it ran with."""
         for name, node in record_nodes(report['restoration_steps']).items():
             self.out(f'{RECORDS_NAMESPACE}.{name}', node)
         self.out('timing', Dict({**report['timing'], 'versions': report['versions']}))

@@ -6,7 +6,6 @@ from aiida.engine import ExitCode
 from aiida.orm import ArrayData, Dict, SinglefileData
 
 from ..engine.phono3py_task import PARAMS_FILE
-from ..symmetry.records import RECORDS_NAMESPACE, record_nodes
 from .base import EngineParser
 
 
@@ -42,6 +41,5 @@ class Phono3pyParser(EngineParser):
                 node = SinglefileData(handle, filename=name)
             self.out('phono3py_params' if name == PARAMS_FILE else name.removesuffix('.hdf5'), node)
         self.out('diagnostics', Dict(report['diagnostics']))
-        for name, node in record_nodes(report['restoration_steps']).items():
-            self.out(f'{RECORDS_NAMESPACE}.{name}', node)
+        self.output_records_and_timing(report)
         return None

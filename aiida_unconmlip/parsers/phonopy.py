@@ -6,7 +6,6 @@ from aiida.engine import ExitCode
 from aiida.orm import ArrayData, BandsData, Dict, SinglefileData, XyData
 
 from ..engine.phonopy_task import PARAMS_FILE
-from ..symmetry.records import RECORDS_NAMESPACE, record_nodes
 from .base import EngineParser
 
 
@@ -53,6 +52,5 @@ class PhonopyParser(EngineParser):
         ]
         self.out('thermal_properties', xy_node(arrays['temperatures'], 'temperature', 'K', thermal))
         self.out('diagnostics', Dict(report['diagnostics']))
-        for name, node in record_nodes(report['restoration_steps']).items():
-            self.out(f'{RECORDS_NAMESPACE}.{name}', node)
+        self.output_records_and_timing(report)
         return None

@@ -13,8 +13,10 @@ import phonopy
 import spglib
 from ase import Atoms
 from phonopy import Phonopy
+from phonopy.harmonic.displacement import generate_systematic_displacements
 from phonopy.structure.atoms import PhonopyAtoms
 from phonopy.structure.cells import PrimitiveMatrixAutoDefaultWarning
+from phonopy.structure.symmetry import Symmetry
 
 
 def to_phonopy_atoms(atoms: Atoms) -> PhonopyAtoms:
@@ -67,21 +69,68 @@ def make_phonopy(unitcell: Atoms, supercell_matrix, symprec: float, supercell_sy
         )
 
 
-def generate_displacements(
-    phonon: Phonopy, amplitude: float, plus_minus: bool | str, random_snapshots: int | None, seed: int | None
-) -> list[Atoms]:
-    """Displaced supercells: symmetry-reduced finite displacements, or random ones (for symfc).
+def displaced_phonopy(
+    unitcell: Atoms,
+    supercell_matrix,
+    symprec: float,
+    amplitude: float,
+    plus_minus: bool | str,
+    random_snapshots: int | None,
+    seed: int | None,
+) -> Phonopy:
+    """Phonopy with its displacements: symmetry-reduced finite ones, or random ones (for symfc).
 
     With ``plus_minus`` every displacement also comes reversed (random ones in opposite pairs), which cancels the
     forces a model leaves on the undisplaced supercell: an unconstrained model is not exactly at equilibrium in the
     symmetric structure, and one-sided displacements would read those residual forces as force constants.
+
+    Only symmetry-reduced displacements of a supercell that is not n x n x n the unit cell need phonopy's search of
+    the supercell's symmetry; the force-constant job searches it again, so this one is left out where it can be.
     """
+    multiple = uniform_multiple(supercell_matrix)
+    phonon = make_phonopy(
+        unitcell, supercell_matrix, symprec, supercell_symmetry=not random_snapshots and multiple is None
+    )
     if random_snapshots:
         phonon.generate_displacements(
             distance=amplitude, number_of_snapshots=random_snapshots, random_seed=seed, is_plusminus=plus_minus is True
         )
+    elif multiple is not None:
+        phonon.dataset = unit_cell_displacements(phonon, unitcell, symprec, amplitude, plus_minus)
     else:
         phonon.generate_displacements(distance=amplitude, is_plusminus=plus_minus)
+    return phonon
+
+
+def uniform_multiple(supercell_matrix) -> int | None:
+    """n when the supercell matrix is n times the identity, else None."""
+    matrix = np.asarray(supercell_matrix)
+    multiple = int(matrix[0, 0])
+    return multiple if matrix.shape == (3, 3) and (matrix == multiple * np.eye(3, dtype=int)).all() else None
+
+
+def unit_cell_displacements(phonon: Phonopy, unitcell: Atoms, symprec: float, amplitude: float, plus_minus) -> dict:
+    """phonopy's symmetry-reduced displacements of an n x n x n supercell, found with the unit cell's symmetry.
+
+    The supercell has the unit cell's point operations (n times the lattice is kept by each), and its atoms of one
+    orbit are the lattice translates of the unit cell's: phonopy's first atom of each is the untranslated one
+    (``u2s_map``), and its trial directions, in fractional coordinates, point the same way in both cells. So phonopy
+    gives the same displaced atoms and Cartesian displacements from the 8 atoms of Si as from its 216 (tested
+    against phonopy's own on every crystal system), without the 0.7 s of the supercell's 5184 operations.
+    """
+    cell = to_phonopy_atoms(unitcell)
+    dataset = generate_systematic_displacements(cell, Symmetry(cell, symprec=symprec), amplitude, plus_minus)
+    first_atom_in_supercell = phonon.supercell.u2s_map
+    return {
+        'natom': len(phonon.supercell),
+        'first_atoms': [
+            {'number': int(first_atom_in_supercell[entry['number']]), 'displacement': entry['displacement']}
+            for entry in dataset['first_atoms']
+        ],
+    }
+
+
+def displaced_supercells(phonon: Phonopy) -> list[Atoms]:
     return [to_ase(cell) for cell in phonon.supercells_with_displacements]
 
 

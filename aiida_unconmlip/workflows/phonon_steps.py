@@ -11,13 +11,7 @@ from aiida.orm import Dict, Float, Int, SinglefileData, StructureData
 
 from ..data import ForceSetData, StructureSetData
 from ..phonons.parameters import parse_displacements
-from ..phonons.setup import (
-    generate_displacements,
-    make_phonopy,
-    standardize,
-    supercell_matrix_for,
-    to_yaml_text,
-)
+from ..phonons.setup import displaced_phonopy, displaced_supercells, standardize, supercell_matrix_for, to_yaml_text
 from ..symmetry.space_group import space_group_operations
 
 
@@ -42,13 +36,17 @@ def phonopy_displacements(structure: StructureData, parameters: Dict, symprec: F
     values = parse_displacements(parameters.get_dict())
     unitcell = structure.get_ase()
     matrix = values['supercell_matrix'] or supercell_matrix_for(unitcell.cell.array, values['min_length'])
-    # Random displacements (symfc) use no symmetry: phonopy's search of the supercell's is left out for them.
-    phonon = make_phonopy(unitcell, matrix, symprec.value, supercell_symmetry=not values['random_snapshots'])
-    supercells = generate_displacements(
-        phonon, values['amplitude'], values['plus_minus'], values['random_snapshots'], values['random_seed']
+    phonon = displaced_phonopy(
+        unitcell,
+        matrix,
+        symprec.value,
+        values['amplitude'],
+        values['plus_minus'],
+        values['random_snapshots'],
+        values['random_seed'],
     )
     return {
-        'supercells': StructureSetData.from_ase(supercells),
+        'supercells': StructureSetData.from_ase(displaced_supercells(phonon)),
         'phonopy_setup': _yaml_node(to_yaml_text(phonon), 'phonopy_disp.yaml'),
     }
 

@@ -3,9 +3,11 @@
 import json
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from aiida.orm import CalcJobNode, load_node
 from click.testing import CliRunner
 
 from aiida_unconmlip.cli.root import cmd_root
@@ -37,7 +39,15 @@ def test_phonons_json_contract_and_the_commands_that_read_it(phonons_json, tmp_p
     assert max(abs(f) for f in frequencies['GAMMA'][:3]) < 1e-3
     assert frequencies['X'][0] == pytest.approx(frequencies['X'][1], abs=1e-6)  # TA degenerate at X
     assert summary['diagnostics']['space_group_kept'] is True
-    assert summary['timings']['wall_seconds'] > 0
+    timings = summary['timings']
+    jobs = [node for node in load_node(summary['pk']).called_descendants if isinstance(node, CalcJobNode)]
+    labels = sorted(job.process_label for job in jobs)
+    assert labels == ['EvaluateCalculation', 'PhonopyCalculation', 'RelaxCalculation']
+    assert timings['engine_seconds'] == pytest.approx(sum(job.outputs.timing['wall_seconds'] for job in jobs))
+    assert 0 < timings['engine_seconds'] < timings['wall_seconds']
+    assert timings['overhead_seconds'] == pytest.approx(timings['wall_seconds'] - timings['engine_seconds'])
+    phonopy_job = next(job for job in jobs if job.process_label == 'PhonopyCalculation')
+    assert phonopy_job.outputs.timing['versions']['phonopy'] == metadata.version('phonopy')
 
     shown = json.loads(invoke('show', summary['pk'], '--json').stdout)
     assert shown['bands'] == summary['bands']

@@ -2,14 +2,24 @@
 
 import numpy as np
 import pytest
+import spglib
 from aiida.engine import run_get_node
 from aiida.orm import ArrayData, Float
 from aiida.plugins import CalculationFactory
+from ase import Atoms
 from ase.build import bulk
 from ase.spacegroup.symmetrize import prep_symmetry
 
 from aiida_unconmlip.data import ForceSetData, StructureSetData
+from aiida_unconmlip.phonons.setup import displaced_phonopy, displaced_supercells
 from aiida_unconmlip.symmetry import net_force_removal, space_group_projection
+from aiida_unconmlip.symmetry.no_symmetry import (
+    fingerprints_tell_atoms_apart,
+    has_no_symmetry,
+    lattice_rotations,
+    neighbour_fingerprints,
+    rotations_fixing_every_atom,
+)
 from aiida_unconmlip.symmetry.space_group import space_group_operations
 
 EvaluateCalculation = CalculationFactory('unconmlip.evaluate')
@@ -94,3 +104,76 @@ def test_atom_maps_are_those_fix_symmetry_uses(displaced):
     np.testing.assert_array_equal(operations.rotations, rotations)
     np.testing.assert_array_equal(operations.translations, translations)
     np.testing.assert_array_equal(operations.atom_maps, np.array(atom_maps))
+
+
+def random_displacement_supercells(count: int):
+    """phonopy's random displacements of Si216 (every atom 0.01 A in a random direction), as symfc runs use."""
+    unitcell = bulk('Si', 'diamond', a=5.431, cubic=True)
+    phonon = displaced_phonopy(unitcell, np.diag([3, 3, 3]), 1e-5, 0.01, False, count, seed=1)
+    return displaced_supercells(phonon)
+
+
+def spglib_number(atoms, symprec: float) -> int:
+    return spglib.get_symmetry_dataset(
+        (atoms.cell.array, atoms.get_scaled_positions(), atoms.numbers), symprec=symprec
+    ).number
+
+
+def test_random_displacements_are_proven_without_symmetry_and_spglib_agrees():
+    for atoms in random_displacement_supercells(3):
+        assert has_no_symmetry(atoms, 1e-5)
+        assert spglib_number(atoms, 1e-5) == 1
+        operations = space_group_operations(atoms, 1e-5)
+        rotations, translations, atom_maps = prep_symmetry(atoms, 1e-5)  # spglib's answer, through ASE
+        assert operations.number == 1 and operations.symbol == 'P1'
+        np.testing.assert_array_equal(operations.rotations, rotations)
+        np.testing.assert_array_equal(operations.translations, translations)
+        np.testing.assert_array_equal(operations.atom_maps, np.array(atom_maps))
+
+
+def planar_random_atoms():
+    """Atoms at random places on one plane: the mirror through it fixes every atom, so step 2 must find it."""
+    rng = np.random.default_rng(3)
+    positions = np.c_[rng.uniform(0, 10, size=(20, 2)), np.full(20, 5.0)]
+    return Atoms('Si20', positions=positions, cell=[10, 10, 10], pbc=True)
+
+
+def displaced_two_atom_cell():
+    """Primitive Si with one atom moved: the inversion through the two atoms' midpoint survives any displacement."""
+    atoms = bulk('Si')
+    atoms.positions[0] += [1e-3, 2e-3, 0.0]
+    return atoms
+
+
+@pytest.mark.parametrize(
+    'atoms',
+    [displaced_silicon(), displaced_two_atom_cell(), planar_random_atoms()],
+    ids=['one-atom-displaced-R3m', 'two-atom-cell-P-1', 'planar-Pm'],
+)
+def test_structures_with_symmetry_are_never_called_symmetry_free(atoms):
+    assert spglib_number(atoms, 1e-5) > 1
+    assert not has_no_symmetry(atoms, 1e-5)
+    assert space_group_operations(atoms, 1e-5).number == spglib_number(atoms, 1e-5)
+
+
+def test_the_mirror_of_planar_atoms_is_found_by_the_rotation_step():
+    atoms = planar_random_atoms()
+    fingerprints = neighbour_fingerprints(atoms)
+    assert fingerprints_tell_atoms_apart(fingerprints, atoms.numbers, 1e-5)
+    assert rotations_fixing_every_atom(atoms, lattice_rotations(atoms, 1e-5), 1e-5).any()
+
+
+def test_a_proof_of_no_symmetry_is_never_contradicted_by_spglib():
+    """Rattles from below symprec to 0.01 A of cells with and without inversion: wherever the proof holds, spglib
+    finds P1, and the proof holds for the larger rattles."""
+    rng = np.random.default_rng(0)
+    proven = 0
+    for amplitude in (5e-6, 2e-5, 1e-4, 1e-2):
+        for base in (bulk('Si', cubic=True), bulk('NaCl', 'rocksalt', a=5.6, cubic=True), bulk('Mg')):
+            for _ in range(5):
+                atoms = base.copy()
+                atoms.positions += rng.normal(scale=amplitude, size=atoms.positions.shape)
+                if has_no_symmetry(atoms, 1e-5):
+                    proven += 1
+                    assert spglib_number(atoms, 1e-5) == 1, (amplitude, atoms.get_chemical_formula())
+    assert proven >= 10
