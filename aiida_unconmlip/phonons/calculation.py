@@ -16,7 +16,7 @@ import numpy as np
 
 from ..engine.restoration import StepRecord
 from . import diagnostics
-from .force_constants import fc_from_forces, symmetrize_fc
+from .force_constants import SYMMETRIC_BY_FIT, fc_from_forces, symmetrize_fc
 from .properties import band_path, band_points, band_segments, run_band_structure, run_dos_and_thermal
 from .setup import from_yaml_text, to_yaml_text
 
@@ -54,14 +54,20 @@ def compute_phonons(setup_yaml: str, forces: np.ndarray, request: PhononRequest)
     """Everything the phonon work chain reports, from phonopy's setup yaml and the forces of its displacements."""
     phonon = from_yaml_text(setup_yaml, request.symprec)
     fc_from_forces(phonon, forces, request.method)
+    # symfc's fit needs no projection after it: projecting again would build symfc's basis a second time (0.9 s for
+    # Si216) to change the force constants by ~1e-16, so the step is recorded as done by the fit.
+    symmetric_by_fit = request.method in SYMMETRIC_BY_FIT
     records = []
     if request.symmetrize:
-        change = symmetrize_fc(phonon)
+        if symmetric_by_fit:
+            effect = {'relative_change': 0.0, 'symmetric_by_fit': True}
+        else:
+            effect = {'relative_change': symmetrize_fc(phonon)}
         records.append(
             StepRecord(
                 name='force_constant_symmetrization',
                 parameters={'projector': 'symfc', 'symprec': request.symprec},
-                effect={'relative_change': change},
+                effect=effect,
             )
         )
     properties = request.properties
@@ -71,7 +77,7 @@ def compute_phonons(setup_yaml: str, forces: np.ndarray, request: PhononRequest)
     mesh = run_dos_and_thermal(
         phonon, properties['mesh_length'], properties['t_max'], properties['t_step'], properties['projected_dos']
     )
-    if request.symmetrize:
+    if request.symmetrize or symmetric_by_fit:
         reference = phonon
     else:  # which bands symmetry makes degenerate is read off symmetric force constants, not the ones judged
         reference = copy.deepcopy(phonon)

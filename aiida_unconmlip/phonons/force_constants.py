@@ -6,6 +6,9 @@ import numpy as np
 from phonopy import Phonopy
 
 FC_METHODS = {'phonopy': 'traditional', 'symfc': 'symfc'}
+# Methods whose force constants are already what the symmetrisation keeps: symfc solves for them in the basis of
+# force constants with the acoustic sum rule, index permutation and space group, the one its projector projects on.
+SYMMETRIC_BY_FIT = frozenset({'symfc'})
 
 
 def fc_from_forces(phonon: Phonopy, forces: np.ndarray, method: str) -> None:

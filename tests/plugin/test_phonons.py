@@ -175,7 +175,7 @@ def test_verdi_run_of_the_documented_script(
 def test_random_displacements_with_symfc_agree_with_finite_displacements(engine_code, shipped_models):
     structure = bulk('Cu', 'fcc', a=3.61)
     standard, _ = run_phonons(engine_code, structure, shipped_models['emt'])
-    random, _ = run_phonons(
+    random, node = run_phonons(
         engine_code,
         structure,
         shipped_models['emt'],
@@ -194,6 +194,15 @@ def test_random_displacements_with_symfc_agree_with_finite_displacements(engine_
     plain.generate_displacements(distance=0.01, number_of_snapshots=4, random_seed=1, is_plusminus=True)
     assert len(recorded.displacements) == 8
     np.testing.assert_allclose(recorded.displacements, plain.displacements, atol=1e-12)
+    # symfc's force constants are already symmetric: the projector the step stands for leaves them as they are.
+    phonopy_job = next(child for child in node.called if child.process_label == 'PhonopyCalculation')
+    effect = phonopy_job.outputs.restoration_steps.force_constant_symmetrization['effect']
+    assert effect == {'relative_change': 0.0, 'symmetric_by_fit': True}
+    with random['phonopy_yaml'].as_path() as path:
+        fitted = phonopy.load(path)
+    before = fitted.force_constants.copy()
+    fitted.symmetrize_force_constants(show_drift=False, use_symfc_projector=True)
+    assert np.linalg.norm(fitted.force_constants - before) < 1e-12 * np.linalg.norm(before)
 
 
 def test_a_code_with_a_warm_engine_gives_the_same_phonons(engine_code, shipped_models, private_warm_engines):
