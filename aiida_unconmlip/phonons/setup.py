@@ -96,7 +96,7 @@ def displaced_phonopy(
             distance=amplitude, number_of_snapshots=random_snapshots, random_seed=seed, is_plusminus=plus_minus is True
         )
     elif multiple is not None:
-        phonon.dataset = unit_cell_displacements(phonon, unitcell, symprec, amplitude, plus_minus)
+        phonon.dataset = unit_cell_displacements(phonon, symprec, amplitude, plus_minus)
     else:
         phonon.generate_displacements(distance=amplitude, is_plusminus=plus_minus)
     return phonon
@@ -105,11 +105,13 @@ def displaced_phonopy(
 def uniform_multiple(supercell_matrix) -> int | None:
     """n when the supercell matrix is n times the identity, else None."""
     matrix = np.asarray(supercell_matrix)
+    if matrix.shape != (3, 3):
+        return None
     multiple = int(matrix[0, 0])
-    return multiple if matrix.shape == (3, 3) and (matrix == multiple * np.eye(3, dtype=int)).all() else None
+    return multiple if (matrix == multiple * np.eye(3, dtype=int)).all() else None
 
 
-def unit_cell_displacements(phonon: Phonopy, unitcell: Atoms, symprec: float, amplitude: float, plus_minus) -> dict:
+def unit_cell_displacements(phonon: Phonopy, symprec: float, amplitude: float, plus_minus: bool | str) -> dict:
     """phonopy's symmetry-reduced displacements of an n x n x n supercell, found with the unit cell's symmetry.
 
     The supercell has the unit cell's point operations (n times the lattice is kept by each), and its atoms of one
@@ -118,7 +120,7 @@ def unit_cell_displacements(phonon: Phonopy, unitcell: Atoms, symprec: float, am
     gives the same displaced atoms and Cartesian displacements from the 8 atoms of Si as from its 216 (tested
     against phonopy's own on every crystal system), without the 0.7 s of the supercell's 5184 operations.
     """
-    cell = to_phonopy_atoms(unitcell)
+    cell = phonon.unitcell
     dataset = generate_systematic_displacements(cell, Symmetry(cell, symprec=symprec), amplitude, plus_minus)
     first_atom_in_supercell = phonon.supercell.u2s_map
     return {
