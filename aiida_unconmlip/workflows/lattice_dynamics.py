@@ -296,6 +296,8 @@ def symmetrization_summary(node: orm.CalcJobNode) -> str | None:
     if RECORDS_NAMESPACE not in node.outputs:
         return None
     effect = node.outputs[RECORDS_NAMESPACE]['force_constant_symmetrization']['effect']
+    if effect.get('symmetric_by_fit'):
+        return 'force_constant_symmetrization: done by the symfc fit, whose force constants are already symmetric'
     changes = ', '.join(
         f'{key.removesuffix("relative_change").rstrip("_")} {value:.2e}'.strip()
         for key, value in effect.items()

@@ -9,7 +9,7 @@ import numpy as np
 import phonopy
 import pytest
 from aiida.engine import run_get_node
-from aiida.orm import InstalledCode, StructureData
+from aiida.orm import InstalledCode, Log, StructureData
 from ase import Atoms
 from ase.build import bulk
 from ase.calculators.emt import EMT
@@ -198,6 +198,8 @@ def test_random_displacements_with_symfc_agree_with_finite_displacements(engine_
     phonopy_job = next(child for child in node.called if child.process_label == 'PhonopyCalculation')
     effect = phonopy_job.outputs.restoration_steps.force_constant_symmetrization['effect']
     assert effect == {'relative_change': 0.0, 'symmetric_by_fit': True}
+    reports = [log.message for log in Log.collection.get_logs_for(node)]
+    assert any('done by the symfc fit' in message for message in reports), reports
     with random['phonopy_yaml'].as_path() as path:
         fitted = phonopy.load(path)
     before = fitted.force_constants.copy()
