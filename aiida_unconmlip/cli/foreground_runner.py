@@ -12,6 +12,8 @@ AiiDA commits at every state change, and by default a commit marks every loaded 
 ``pk`` or ``uuid`` of any node reads its row again: about 2200 of the 6400 SQL statements of the main job. AiiDA reads a
 node's mutable columns (attributes, extras, label...) from the database at each access outside a transaction anyway,
 so what is no longer read again are the columns that never change.
+
+Its jobs on this machine are watched through their processes instead of polled with ``ps`` (:mod:`.local_jobs`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from aiida.engine.runners import Runner
+
+from .local_jobs import WatchedJobManager
 
 # The fallback poll, for processes this runner did not start; its own children never wait for it.
 FALLBACK_POLL_SECONDS = 1.0
@@ -46,6 +50,12 @@ class ForegroundRunner(Runner):
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self._live: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+        self._watched_job_manager = WatchedJobManager(self.transport)
+
+    @property
+    def job_manager(self) -> WatchedJobManager:
+        """Jobs on this machine are watched through their processes, not polled (:mod:`.local_jobs`)."""
+        return self._watched_job_manager
 
     def instantiate_process(self, process, **inputs):
         instance = super().instantiate_process(process, **inputs)

@@ -7,19 +7,22 @@ from __future__ import annotations
 
 import shutil
 import sys
+from contextlib import suppress
 from pathlib import Path
 
 import click
 from aiida.cmdline.utils import echo
 
+from ..engine.warm import WarmEngineUnavailable
 from .sqlite_journal import ensure_write_ahead_log
-from .warm_engine import warm_engine_prepend_text
+from .warm_engine import command_line_key, remember, warm_engine_prepend_text
 
 DEFAULT_PROFILE = 'unconmlip'
 ENGINE_CODE_LABEL = 'unconmlip-engine'
 TRAIN_CODE_LABEL = 'mtt'
 COMPUTER_LABEL = 'localhost'
-# How often the process table is asked whether a local job finished: a poll is one ``ps`` without a login shell.
+# How often the daemon asks the process table whether a local job finished: a poll is one ``ps`` without a login
+# shell. A foreground run polls a job once and then watches its process (cli/local_jobs.py).
 LOCAL_POLL_SECONDS = 0.2
 # How long the warm engine process of this machine stays after its last job (engine/warm.py): the jobs of one run
 # share it, and it is gone a few minutes after the run.
@@ -171,6 +174,9 @@ def setup(profile_name: str, with_dft: bool):
         'aiida-unconmlip compute-node engine; its jobs share a warm engine process of this machine',
         prepend_text=warm_engine_prepend_text(WARM_ENGINE_SECONDS),
     )
+    if profile.name == get_config().default_profile_name:  # so the first run without --code starts it ahead too
+        with suppress(WarmEngineUnavailable, OSError):
+            remember(str(WARM_ENGINE_SECONDS), command_line_key([]))
     ensure_code(computer, TRAIN_CODE_LABEL, environment_executable('mtt'), 'unconmlip.train', 'metatrain (mtt)')
     try:
         models = import_shipped_models()

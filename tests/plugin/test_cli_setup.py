@@ -23,9 +23,10 @@ def run(args, env, check=True):
 
 @pytest.fixture(scope='module')
 def fresh_environment(tmp_path_factory):
-    """A folder with nothing in it, and an environment whose AIIDA_PATH points there."""
-    folder = tmp_path_factory.mktemp('fresh')
-    env = {**os.environ, 'AIIDA_PATH': str(folder), 'PATH': f'{BIN}{os.pathsep}{os.environ["PATH"]}'}
+    """A folder with nothing in it, and an environment whose AIIDA_PATH points there (and TMPDIR next to it)."""
+    folder, tmp = tmp_path_factory.mktemp('fresh'), tmp_path_factory.mktemp('tmp')
+    path = f'{BIN}{os.pathsep}{os.environ["PATH"]}'
+    env = {**os.environ, 'AIIDA_PATH': str(folder), 'TMPDIR': str(tmp), 'PATH': path}
     return folder, env
 
 
@@ -37,6 +38,9 @@ def test_setup_is_idempotent_and_gives_a_working_profile(fresh_environment):
     assert 'created' not in second.stdout + second.stderr
     assert 'SQLite journal mode wal' in second.stdout + second.stderr  # the test folder is on a local disk
     assert (folder / '.aiida' / 'config.json').is_file()
+    # the first run without --code starts the engine code's warm process as it starts (cli/warm_engine.py)
+    [remembered] = (Path(env['TMPDIR']) / f'unconmlip-engine-{os.getuid()}').glob('last-run-*')
+    assert remembered.read_text() == '300'
 
     models = json.loads(run([BIN / 'aiida-unconmlip', 'models', 'list', '--json'], env).stdout)
     assert [model['name'] for model in models] == ['emt', 'tersoff-si-1988', 'pet-si-pbe']
