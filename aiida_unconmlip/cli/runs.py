@@ -163,6 +163,8 @@ def evaluate(structures, model, l_max, forces_mode, dtype, job_options, code, co
 
     builder = EvaluateCalculation.get_builder()
     builder.code = params.resolve_code(code, computer)
+    if not daemon:
+        start_warm_engine_ahead(builder.code)
     builder.model = params.resolve_model_option(model)
     builder.structures = StructureSetData.from_ase(params.load_structures(structures))
     builder.restoration = Dict({'forces_mode': forces_mode, 'rotational_average': rotational_average(l_max or 0)})

@@ -21,7 +21,7 @@ from pathlib import Path
 from ..engine.warm import WARM_SECONDS_VARIABLE, WarmEngineUnavailable, endpoint_folder, start_ahead
 
 ASKS_FOR_WARM_ENGINE = re.compile(rf'\bexport\s+{WARM_SECONDS_VARIABLE}=(\S+)')
-RUN_COMMANDS = frozenset({'phonons', 'relax', 'kappa', 'qha'})  # foreground runs of run_from_protocol
+RUN_COMMANDS = frozenset({'phonons', 'relax', 'evaluate', 'kappa', 'qha'})  # the commands that run engine jobs
 CODE_OPTIONS = ('-p', '--profile', '--code', '--computer')  # the options that decide a run's code
 
 # The key of this process's command line, set by start_ahead_as_before (``None`` when not run from a command line).

@@ -168,3 +168,34 @@ def test_a_socket_folder_others_can_enter_is_not_used(warm_environment, tmp_path
     assert 'not a folder of this user alone' in run.stderr
     assert (job / 'results.npz').is_file()
     assert not list(folder.iterdir())
+
+
+def stop_server(environment: dict) -> None:
+    pid = server_pid(environment)
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while list(endpoint(environment).glob('*.pid')) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not list(endpoint(environment).glob('*.pid')), f'warm engine process {pid} did not stop'
+
+
+def test_a_new_warm_process_loads_the_model_its_predecessor_loaded_last(warm_environment, tmp_path):
+    """The next run's first job finds its model loaded; a model file that is gone or changed is not loaded."""
+    pet = MODELS[default_model_name()]
+    silicon = [bulk('Si', 'diamond', a=5.43, cubic=True)]
+    first = job_folder(tmp_path, 'first', pet.name, silicon)
+    assert run_engine(first, warm_environment).returncode == 0
+    stop_server(warm_environment)
+
+    second = job_folder(tmp_path, 'second', pet.name, silicon)
+    assert run_engine(second, warm_environment).returncode == 0
+    assert f'loaded ahead: the model of sha256 {pet.sha256}' in server_log(warm_environment)
+    np.testing.assert_array_equal(results(second)['forces'], results(first)['forces'])
+    stop_server(warm_environment)
+
+    for folder in (first, second):  # the file the note points to is one of them
+        (folder / pet.path.name).write_bytes(b'not the model any more')
+    third = job_folder(tmp_path, 'third', 'emt', rattled_copper(1))
+    assert run_engine(third, warm_environment).returncode == 0
+    log = server_log(warm_environment)  # the log of the third warm process
+    assert 'loaded ahead: the model' not in log and 'no model loaded ahead' in log and 'has sha256' in log
