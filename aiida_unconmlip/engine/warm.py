@@ -235,14 +235,12 @@ class KeptModels:
     def load_last(self) -> None:
         """Load the model that the previous warm process loaded last, if its file is still there with its sha256 (the
         default PET takes 0.25 s here)."""
-        from .errors import EngineError
-
         if self._last_model is None or not self._last_model.is_file():
             return
         try:
             path, *key = json.loads(self._last_model.read_text())
             self(path, *key)
-        except (OSError, ValueError, TypeError, EngineError) as exc:  # none noted, its file gone or changed: no matter
+        except Exception as exc:  # its file gone or changed, or anything else: the first job loads its model itself
             print(f'no model loaded ahead: {exc}', flush=True)
         else:
             print(f'loaded ahead: the model of sha256 {key[1]}', flush=True)
