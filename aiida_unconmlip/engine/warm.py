@@ -349,12 +349,19 @@ def serve(address: Path, idle_seconds: float) -> None:
 
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(address))
-    listener.listen(64)
     socket_inode = address.stat().st_ino
-    pid_file = address.with_suffix('.pid')
-    pid_file.write_text(str(os.getpid()))
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+    def leave(*_) -> None:
+        """SIGTERM: leave at once, wherever the process is. An exception raised here could be swallowed by library
+        code during the imports, and the process would stay; a job stopped half-way ends as if killed."""
+        remove_own_files(address, socket_inode)
+        sys.stdout.flush()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, leave)  # before the PID file that stop_warm_engines reads
     try:
+        address.with_suffix('.pid').write_text(str(os.getpid()))
+        listener.listen(64)  # once the PID file exists: a client that started this process may then read it
         preload()
         models = KeptModels(last_model=address.with_suffix('.model.json'))
         models.load_last()
