@@ -396,8 +396,10 @@ def remove_own_files(address: Path, socket_inode: int) -> None:
 
 def preload() -> None:
     """Import what the jobs need before the first one arrives (about 2.5 s here, which a run started ahead hides):
-    the tasks, torch with the metatomic backend, and phonopy's calculations."""
+    the tasks, torch with the metatomic backend, phonopy's calculations and symfc (which the phonopy job's second
+    process uses, forked from this one)."""
     import metatomic.torch  # noqa: F401
+    import symfc  # noqa: F401
 
     from ..phonons import calculation  # noqa: F401
     from . import jobs, phonopy_task  # noqa: F401

@@ -9,6 +9,7 @@ step. No AiiDA here.
 from __future__ import annotations
 
 import copy
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +18,9 @@ import numpy as np
 from ..engine.restoration import StepRecord
 from . import diagnostics
 from .force_constants import SYMMETRIC_BY_FIT, fc_from_forces, symmetrize_fc
+from .projector import BasisAhead
 from .properties import band_path, band_points, band_segments, run_band_structure, run_dos_and_thermal
-from .setup import from_yaml_text, to_yaml_text
+from .setup import from_yaml_text, supercell_from_yaml_text, to_yaml_text
 
 
 @dataclass(frozen=True)
@@ -52,17 +54,22 @@ class PhononResults:
 
 def compute_phonons(setup_yaml: str, forces: np.ndarray, request: PhononRequest) -> PhononResults:
     """Everything the phonon work chain reports, from phonopy's setup yaml and the forces of its displacements."""
-    phonon = from_yaml_text(setup_yaml, request.symprec)
-    fc_from_forces(phonon, forces, request.method)
     # symfc's fit needs no projection after it: projecting again would build symfc's basis a second time (0.9 s for
-    # Si216) to change the force constants by ~1e-16, so the step is recorded as done by the fit.
+    # Si216) to change the force constants by ~1e-16, so the step is recorded as done by the fit. Otherwise the
+    # projector's basis is built in a second process from the start (it needs only the supercell).
     symmetric_by_fit = request.method in SYMMETRIC_BY_FIT
+    supercell = supercell_from_yaml_text(setup_yaml)
+    basis_ahead = nullcontext() if symmetric_by_fit else BasisAhead(supercell, request.symprec)
+    with basis_ahead:
+        phonon = from_yaml_text(setup_yaml, request.symprec)
+        fc_from_forces(phonon, forces, request.method)
+        basis = None if symmetric_by_fit else basis_ahead.result()
     records = []
     if request.symmetrize:
         if symmetric_by_fit:
             effect = {'relative_change': 0.0, 'symmetric_by_fit': True}
         else:
-            effect = {'relative_change': symmetrize_fc(phonon)}
+            effect = {'relative_change': symmetrize_fc(phonon, basis)}
         records.append(
             StepRecord(
                 name='force_constant_symmetrization',
@@ -81,7 +88,7 @@ def compute_phonons(setup_yaml: str, forces: np.ndarray, request: PhononRequest)
         reference = phonon
     else:  # which bands symmetry makes degenerate is read off symmetric force constants, not the ones judged
         reference = copy.deepcopy(phonon)
-        symmetrize_fc(reference)
+        symmetrize_fc(reference, basis)
     labelled = {label: path.points[label] for label in path.labels}
     report = {
         'gamma_acoustic_thz': diagnostics.gamma_acoustic_thz(phonon),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from phonopy import Phonopy
 
+from .projector import ProjectorBasis
+
 FC_METHODS = {'phonopy': 'traditional', 'symfc': 'symfc'}
 # Methods whose force constants are already what the symmetrisation keeps: symfc solves for them in the basis of
 # force constants with the acoustic sum rule, index permutation and space group, the one its projector projects on.
@@ -21,9 +23,13 @@ def fc_from_forces(phonon: Phonopy, forces: np.ndarray, method: str) -> None:
     )
 
 
-def symmetrize_fc(phonon: Phonopy) -> float:
+def symmetrize_fc(phonon: Phonopy, basis: ProjectorBasis | None = None) -> float:
     """Impose the translational acoustic sum rule, index permutation and the space group in one shot (symfc's
-    projector, through phonopy); return the relative Frobenius change ||FC - sym(FC)|| / ||FC||."""
+    projector: with ``basis`` where it was built ahead for this supercell, else through phonopy); return the relative
+    Frobenius change ||FC - sym(FC)|| / ||FC||."""
     raw = phonon.force_constants.copy()
-    phonon.symmetrize_force_constants(show_drift=False, use_symfc_projector=True)
+    if basis is not None and basis.fits(phonon):
+        phonon.force_constants = basis.project(raw)
+    else:
+        phonon.symmetrize_force_constants(show_drift=False, use_symfc_projector=True)
     return float(np.linalg.norm(phonon.force_constants - raw) / np.linalg.norm(raw))
