@@ -38,8 +38,9 @@ def _header(node: ProcessNode) -> dict[str, Any]:
 
 
 def work_chain_timings(node: WorkChainNode) -> dict[str, Any]:
-    """The run's wall time, the engine's own share of it (the wall time each CalcJob's engine reports) and the rest:
-    the overhead of AiiDA's processes, storage and scheduling, and of the steps that run as calcfunctions."""
+    """The run's wall time, the engine's own share of it (the wall time each CalcJob's engine reports, in total and per
+    job) and the rest: the overhead of AiiDA's processes, storage and scheduling, and of the steps that run as
+    calcfunctions."""
     jobs = [
         (calc, calc.outputs.timing.get_dict())
         for calc in node.called_descendants
@@ -52,7 +53,16 @@ def work_chain_timings(node: WorkChainNode) -> dict[str, Any]:
         for calc, timing in jobs
         if calc.process_label == 'EvaluateCalculation'
     ]
-    return {'wall_seconds': wall, 'engine_seconds': engine, 'overhead_seconds': wall - engine, 'evaluate': evaluate}
+    return {
+        'wall_seconds': wall,
+        'engine_seconds': engine,
+        'overhead_seconds': wall - engine,
+        'jobs': [
+            {'pk': calc.pk, 'process': calc.process_label, 'wall_seconds': timing['wall_seconds']}
+            for calc, timing in jobs
+        ],
+        'evaluate': evaluate,
+    }
 
 
 def _lattice_dynamics_header(node: WorkChainNode) -> dict[str, Any]:

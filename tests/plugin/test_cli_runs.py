@@ -44,6 +44,10 @@ def test_phonons_json_contract_and_the_commands_that_read_it(phonons_json, tmp_p
     labels = sorted(job.process_label for job in jobs)
     assert labels == ['EvaluateCalculation', 'PhonopyCalculation', 'RelaxCalculation']
     assert timings['engine_seconds'] == pytest.approx(sum(job.outputs.timing['wall_seconds'] for job in jobs))
+    assert sorted((job['pk'], job['process']) for job in timings['jobs']) == sorted(
+        (job.pk, job.process_label) for job in jobs
+    )
+    assert timings['engine_seconds'] == pytest.approx(sum(job['wall_seconds'] for job in timings['jobs']))
     assert 0 < timings['engine_seconds'] < timings['wall_seconds']
     assert timings['overhead_seconds'] == pytest.approx(timings['wall_seconds'] - timings['engine_seconds'])
     phonopy_job = next(job for job in jobs if job.process_label == 'PhonopyCalculation')
