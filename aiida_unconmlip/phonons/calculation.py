@@ -58,8 +58,10 @@ def compute_phonons(setup_yaml: str, forces: np.ndarray, request: PhononRequest)
     # Si216) to change the force constants by ~1e-16, so the step is recorded as done by the fit. Otherwise the
     # projector's basis is built in a second process from the start (it needs only the supercell).
     symmetric_by_fit = request.method in SYMMETRIC_BY_FIT
-    supercell = supercell_from_yaml_text(setup_yaml)
-    basis_ahead = nullcontext() if symmetric_by_fit else BasisAhead(supercell, request.symprec)
+    if symmetric_by_fit:
+        basis_ahead = nullcontext()
+    else:
+        basis_ahead = BasisAhead(supercell_from_yaml_text(setup_yaml), request.symprec)
     with basis_ahead:
         phonon = from_yaml_text(setup_yaml, request.symprec)
         fc_from_forces(phonon, forces, request.method)
