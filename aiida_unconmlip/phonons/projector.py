@@ -34,7 +34,7 @@ class ProjectorBasis:
     constants onto the operations' invariant subspace, ``basis`` spans the symmetric ones in it."""
 
     cell: Cell
-    compression: Any  # scipy.sparse matrix, (n_primitive * n_atoms * 9, n_compressed)
+    compression: Any  # scipy.sparse CSC matrix, (n_primitive * n_atoms * 9, n_compressed)
     basis: Any  # symfc's blocked basis matrix, (n_compressed, n_basis)
     translations: int
     p2s_map: np.ndarray
@@ -55,9 +55,8 @@ class ProjectorBasis:
     def project(self, force_constants: np.ndarray) -> np.ndarray:
         """The symmetric part of compact ``force_constants``: C B B^T C^T applied to them, times the number of lattice
         translations, as symfc divides the compact C by its square root."""
-        compression = self.compression.tocsc()
-        coefficients = self.basis.T @ (force_constants.ravel() @ compression).T
-        return (compression @ (self.basis @ coefficients) * self.translations).reshape(force_constants.shape)
+        coefficients = self.basis.T @ (force_constants.ravel() @ self.compression).T
+        return (self.compression @ (self.basis @ coefficients) * self.translations).reshape(force_constants.shape)
 
 
 def build_basis(supercell: PhonopyAtoms, symprec: float) -> ProjectorBasis:
@@ -84,7 +83,7 @@ def build_basis(supercell: PhonopyAtoms, symprec: float) -> ProjectorBasis:
     basis_set = symfc.basis_set[2]
     return ProjectorBasis(
         cell=cell,
-        compression=basis_set.compact_compression_matrix,
+        compression=basis_set.compact_compression_matrix.tocsc(),
         basis=basis_set.blocked_basis_set,
         translations=len(basis_set.translation_permutations),
         p2s_map=np.asarray(symfc.p2s_map),
@@ -102,6 +101,7 @@ def _build_and_send(connection, supercell: PhonopyAtoms, symprec: float) -> None
 
 
 def usable_cores() -> int:
+    """The cores this process may run on (its affinity: what a scheduler gave the job)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
 
 
