@@ -75,11 +75,39 @@ def _lattice_dynamics_header(node: WorkChainNode) -> dict[str, Any]:
     return summary
 
 
+def supercell_summary(matrix: list[list[int]], unitcell_atoms: int) -> dict[str, Any]:
+    return {'matrix': matrix, 'atoms': unitcell_atoms * round(abs(np.linalg.det(matrix)))}
+
+
+def primitive_atoms(outputs) -> int:
+    """Atoms in phonopy's primitive cell (the band structure's cell), from the standardised cell's."""
+    ratio = abs(np.linalg.det(outputs.band_structure.cell)) / outputs.structure.get_cell_volume()
+    return round(len(outputs.structure.sites) * ratio)
+
+
+def thermal_summary(thermal, atoms: int, temperature: float = 300.0) -> dict[str, Any]:
+    """Free energy, entropy and heat capacity at ``temperature`` (or the nearest one computed), per mole of
+    phonopy's primitive cells: phonopy's normalisation, not per atom nor per conventional cell."""
+    temperatures = thermal.get_x()[1]
+    index = int(np.argmin(np.abs(temperatures - temperature)))
+    values = {name: float(array[index]) for name, array, _ in thermal.get_y()}
+    return {
+        'temperature_k': float(temperatures[index]),
+        **values,
+        'units': {name: unit for name, _, unit in thermal.get_y()},
+        'per': f'mole of primitive cells ({atoms} atoms each)',
+    }
+
+
 def phonon_summary(node: WorkChainNode) -> dict[str, Any]:
     outputs = node.outputs
     summary = _lattice_dynamics_header(node)
+    if 'supercell_matrix' in outputs and 'structure' in outputs:
+        summary['supercell'] = supercell_summary(outputs.supercell_matrix.get_list(), len(outputs.structure.sites))
     if 'band_structure' in outputs:
         summary['bands'] = {'frequencies_thz': labelled_frequencies(outputs.band_structure)}
+    if 'thermal_properties' in outputs:
+        summary['thermal_properties'] = thermal_summary(outputs.thermal_properties, primitive_atoms(outputs))
     if 'diagnostics' in outputs:
         summary['diagnostics'] = outputs.diagnostics.get_dict()
     summary['timings'] = work_chain_timings(node)

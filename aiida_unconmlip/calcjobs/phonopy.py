@@ -78,7 +78,11 @@ class PhonopyCalculation(EngineJob):
         spec.output('band_structure', valid_type=BandsData, help='Frequencies (THz) on the band path, labelled.')
         spec.output('total_dos', valid_type=XyData, help='Total DOS (states/THz).')
         spec.output('projected_dos', valid_type=XyData, required=False, help='Projected DOS, on request.')
-        spec.output('thermal_properties', valid_type=XyData, help='Free energy, entropy, heat capacity against T.')
+        spec.output(
+            'thermal_properties',
+            valid_type=XyData,
+            help='Free energy (kJ/mol), entropy, heat capacity (J/K/mol) against T (K), per mole of primitive cells.',
+        )
         spec.output('diagnostics', valid_type=Dict, help='Symmetry diagnostics of the spectrum.')
         define_force_constant_restoration(spec)
 

@@ -35,6 +35,9 @@ def _temperatures(_ctx, _param, value: str | None) -> list[float] | None:
 @click.option('--no-relax', is_flag=True, help='Skip the relaxation.')
 @click.option('--supercell', nargs=3, type=int, help='Supercell of the fc3 displacements, e.g. 2 2 2.')
 @click.option('--fc2-supercell', nargs=3, type=int, help='Own supercell of the fc2 displacements, e.g. 4 4 4.')
+@click.option('--min-length', type=float, help='Minimum fc3 supercell vector length (A), instead of the protocol.')
+@params.SUPERCELL_SHAPE
+@params.SYMPREC
 @click.option('--mesh', nargs=3, type=click.IntRange(1), help='q-point mesh of the conductivity, e.g. 11 11 11.')
 @click.option('--temperatures', callback=_temperatures, help='Temperatures (K), e.g. "100 200 300".')
 @click.option('--method', type=click.Choice(['rta', 'lbte']), help='Relaxation-time approximation or direct solution.')
@@ -49,6 +52,9 @@ def kappa(
     no_relax,
     supercell,
     fc2_supercell,
+    min_length,
+    supercell_shape,
+    symprec,
     mesh,
     temperatures,
     method,
@@ -60,7 +66,12 @@ def kappa(
     as_json,
 ):
     """Lattice thermal conductivity of STRUCTURE (a CIF/POSCAR/extxyz file or a StructureData PK) with phono3py."""
-    displacements = {'supercell_matrix': _diagonal(supercell), 'fc2_supercell_matrix': _diagonal(fc2_supercell)}
+    displacements = {
+        'supercell_matrix': _diagonal(supercell),
+        'fc2_supercell_matrix': _diagonal(fc2_supercell),
+        'min_length': min_length,
+        'supercell_shape': supercell_shape,
+    }
     conductivity = {
         'mesh': list(mesh) if mesh else None,
         'temperatures': temperatures,
@@ -70,10 +81,11 @@ def kappa(
     overrides = {
         'displacements': {key: value for key, value in displacements.items() if value is not None},
         'conductivity': {key: value for key, value in conductivity.items() if value is not None},
+        'symprec': symprec,
     }
     if l_max is not None:
         overrides['restoration'] = {'rotational_average': rotational_average(l_max)}
-    overrides = {key: value for key, value in overrides.items() if value}
+    overrides = {key: value for key, value in overrides.items() if value is not None and value != {}}
     run_from_protocol(
         'unconmlip.thermal_conductivity', structure, model, protocol, overrides, job_options, code, computer, daemon,
         as_json, relax=not no_relax,
@@ -91,6 +103,8 @@ def kappa(
 )
 @click.option('--max-strain', type=float, help='Largest linear strain of the scan (fraction, e.g. 0.01).')
 @click.option('--min-length', type=float, help='Minimum supercell vector length (A) of the phonons at each volume.')
+@params.SUPERCELL_SHAPE
+@params.SYMPREC
 @params.run_options
 @decorators.with_dbenv()
 def qha(
@@ -102,6 +116,8 @@ def qha(
     n_volumes,
     max_strain,
     min_length,
+    supercell_shape,
+    symprec,
     job_options,
     code,
     computer,
@@ -111,10 +127,14 @@ def qha(
     """Quasi-harmonic thermal expansion of STRUCTURE (a CIF/POSCAR/extxyz file or a StructureData PK)."""
     volumes = {'n_volumes': n_volumes, 'max_linear_strain': max_strain}
     phonons = {}
-    if min_length is not None:
-        phonons['displacements'] = {'min_length': min_length}
+    displacements = {'min_length': min_length, 'supercell_shape': supercell_shape}
+    displacements = {key: value for key, value in displacements.items() if value is not None}
+    if displacements:
+        phonons['displacements'] = displacements
     if l_max is not None:
         phonons['restoration'] = {'rotational_average': rotational_average(l_max)}
+    if symprec is not None:
+        phonons['symprec'] = symprec
     overrides = {'volumes': {key: value for key, value in volumes.items() if value is not None}, 'phonons': phonons}
     overrides = {key: value for key, value in overrides.items() if value}
     run_from_protocol(

@@ -62,6 +62,10 @@ class ForegroundRunner(Runner):
         self._live[instance.pid] = instance
         return instance
 
+    def live_processes(self) -> list:
+        """The processes this runner started that are still referenced (running or about to be)."""
+        return list(self._live.values())
+
     def call_on_process_finish(self, pk: int, callback: Callable[[], Any]) -> None:
         process = self._live.get(pk)
         if process is None or process.has_terminated():

@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
@@ -26,10 +27,10 @@ class ProgressHandler(logging.Handler):
         match = REPORT.match(record.getMessage())
         if match is None:
             return
-        elapsed = time.perf_counter() - self.start
-        click.echo(
-            f'[{elapsed:6.1f} s] {match["process"]}<{match["pk"]}> {match["step"]}: {match["message"]}', err=True
-        )
+        self.say(f'{match["process"]}<{match["pk"]}> {match["step"]}: {match["message"]}')
+
+    def say(self, text: str) -> None:
+        click.echo(f'[{time.perf_counter() - self.start:6.1f} s] {text}', err=True)
 
 
 class TerminalToStderr(logging.Filter):
@@ -42,7 +43,7 @@ class TerminalToStderr(logging.Filter):
 
 
 @contextmanager
-def progress_on_stderr():
+def progress_on_stderr() -> Iterator[ProgressHandler]:
     """Process reports as progress lines on stderr; they still propagate to AiiDA's database log handler, so
     ``verdi process report`` shows them afterwards."""
     from aiida.orm.utils.log import DBLogHandler
@@ -54,7 +55,7 @@ def progress_on_stderr():
     for terminal_handler in terminal:
         terminal_handler.addFilter(hide)
     try:
-        yield
+        yield handler
     finally:
         logging.getLogger(PROCESS_LOGGER).removeHandler(handler)
         for terminal_handler in terminal:
@@ -73,7 +74,8 @@ def instantiate(launcher, builder):
 
 
 def launch(builder, daemon: bool, as_json: bool):
-    """Submit to the daemon (print the PK, return None) or run here with progress (return the node).
+    """Submit to the daemon (print the PK, return None) or run here with progress (return the node): the process
+    reports and, during long evaluate jobs, the engine's own count of structures done (:mod:`.job_progress`).
 
     A run that fails prints its exit status and message (which names the root cause) on stderr and, with
     ``--json``, as the one JSON object on stdout.
@@ -82,6 +84,7 @@ def launch(builder, daemon: bool, as_json: bool):
 
     from ..workflows.failures import root_cause
     from .foreground_runner import foreground_runner, rows_kept_across_commits
+    from .job_progress import evaluate_progress
 
     if daemon:
         node = instantiate(submit, builder)
@@ -91,7 +94,7 @@ def launch(builder, daemon: bool, as_json: bool):
             click.echo(f'submitted {node.process_label}<{node.pk}>; follow it with: verdi process show {node.pk}')
         return None
     runner = foreground_runner()
-    with progress_on_stderr(), rows_kept_across_commits():
+    with progress_on_stderr() as progress, rows_kept_across_commits(), evaluate_progress(runner, progress.say):
         _, node = instantiate(runner.run_get_node, builder)
     if not node.is_finished_ok:
         exit_message = node.exit_message or root_cause(node)

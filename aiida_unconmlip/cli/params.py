@@ -84,6 +84,17 @@ MODEL = click.option(
     help='Registered name, model PK/UUID, model file, or ase:<import.path.Calculator>. Default: the embedded model.',
 )
 PROTOCOL = click.option('--protocol', default='moderate', show_default=True, help='fast, moderate or precise.')
+SYMPREC = click.option(
+    '--symprec',
+    type=click.FloatRange(min=0, min_open=True),
+    help='Symmetry tolerance (A) of spglib, phonopy and the relaxation (default: the protocol value, 1e-5).',
+)
+SUPERCELL_SHAPE = click.option(
+    '--supercell-shape',
+    type=click.Choice(['diagonal', 'isotropic']),
+    help='From --min-length: diagonal repeats of the standardised cell (the default), or the smallest supercell, '
+    'non-diagonal where that is smaller, whose periodic images are all --min-length apart.',
+)
 ROTATIONAL_AVERAGE = click.option(
     '--rotational-average', 'l_max', type=click.IntRange(0, 20), help='Rotational average up to this l_max (0: off).'
 )

@@ -76,6 +76,8 @@ def print_summary(node, as_json: bool) -> None:
 @click.option('--no-relax', is_flag=True, help='Skip the relaxation.')
 @click.option('--supercell', nargs=3, type=int, help='Supercell repetitions of the standardised cell, e.g. 3 3 3.')
 @click.option('--min-length', type=float, help='Minimum supercell vector length (A), instead of the protocol value.')
+@params.SUPERCELL_SHAPE
+@params.SYMPREC
 @click.option('--n-chunks', type=click.IntRange(1), help='Split the displaced supercells into this many evaluate jobs.')
 @click.option(
     '--random-displacements',
@@ -97,6 +99,8 @@ def phonons(
     no_relax,
     supercell,
     min_length,
+    supercell_shape,
+    symprec,
     n_chunks,
     random_displacements,
     max_supercell_atoms,
@@ -114,6 +118,10 @@ def phonons(
         }
     if min_length is not None:
         overrides.setdefault('displacements', {})['min_length'] = min_length
+    if supercell_shape is not None:
+        overrides.setdefault('displacements', {})['supercell_shape'] = supercell_shape
+    if symprec is not None:
+        overrides['symprec'] = symprec
     if n_chunks is not None:
         overrides['n_chunks'] = n_chunks
     if random_displacements is not None:

@@ -25,6 +25,9 @@ def echo_summary(summary: dict) -> None:
     click.echo(f'model: {summary["model"]["name"]} (sha256 {summary["model"]["sha256"][:12]}...)')
     if 'space_group' in summary:
         click.echo(f'space group: {summary["space_group"]["symbol"]} ({summary["space_group"]["number"]})')
+    if 'supercell' in summary:
+        supercell = summary['supercell']
+        click.echo(f'supercell: {supercell["matrix"]} of the standardised cell ({supercell["atoms"]} atoms)')
     for label, frequencies in summary.get('bands', {}).get('frequencies_thz', {}).items():
         click.echo(f'  {label:>6}: ' + ' '.join(f'{f:7.3f}' for f in frequencies) + ' THz')
     diagnostics = summary.get('diagnostics')
@@ -36,6 +39,15 @@ def echo_summary(summary: dict) -> None:
             f'largest star-of-q spread: {max(diagnostics["star_spread_thz"].values()):.2e} THz'
         )
         click.echo(f'space group kept through relaxation: {diagnostics["space_group_kept"]}')
+    thermal = summary.get('thermal_properties')
+    if thermal:
+        units = thermal['units']
+        click.echo(
+            f'at {thermal["temperature_k"]:.0f} K per {thermal["per"]}: '
+            f'free energy {thermal["free_energy"]:.4f} {units["free_energy"]}, '
+            f'entropy {thermal["entropy"]:.4f} {units["entropy"]}, '
+            f'heat capacity {thermal["heat_capacity"]:.4f} {units["heat_capacity"]}'
+        )
     kappa = summary.get('kappa')
     if kappa:
         click.echo(f'kappa ({kappa["unit"]}, {kappa["method"]}, mesh {kappa["mesh"]}):')

@@ -14,6 +14,7 @@ from ..validation import DEFAULT_MAX_SUPERCELL_ATOMS
 DISPLACEMENTS = {
     'min_length': 10.0,
     'supercell_matrix': None,
+    'supercell_shape': 'diagonal',
     'fc2_min_length': None,
     'fc2_supercell_matrix': None,
     'amplitude': 0.03,

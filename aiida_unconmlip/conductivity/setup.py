@@ -16,7 +16,8 @@ from ase import Atoms
 from phono3py import Phono3py
 from phonopy.structure.cells import PrimitiveMatrixAutoDefaultWarning
 
-from ..phonons.setup import supercell_matrix_for, to_ase, to_phonopy_atoms
+from ..phonons.setup import to_ase, to_phonopy_atoms
+from ..phonons.supercells import supercell_matrix
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,14 @@ class Layout:
         return asdict(self)
 
 
-def supercell_matrices(unitcell: Atoms, values: dict[str, Any]) -> tuple[list, list | None]:
+def supercell_matrices(unitcell: Atoms, values: dict[str, Any], symprec: float) -> tuple[list, list | None]:
     """The fc3 supercell matrix and the fc2 one (``None``: fc2 from the fc3 supercell) of
-    :func:`~aiida_unconmlip.conductivity.parameters.parse_kappa_displacements`' values."""
-    fc3 = values['supercell_matrix'] or supercell_matrix_for(unitcell.cell.array, values['min_length'])
+    :func:`~aiida_unconmlip.conductivity.parameters.parse_kappa_displacements`' values, both in ``supercell_shape``."""
+    shape = values['supercell_shape']
+    fc3 = values['supercell_matrix'] or supercell_matrix(unitcell, values['min_length'], shape, symprec)
     fc2 = values['fc2_supercell_matrix']
     if fc2 is None and values['fc2_min_length'] is not None:
-        fc2 = supercell_matrix_for(unitcell.cell.array, values['fc2_min_length'])
+        fc2 = supercell_matrix(unitcell, values['fc2_min_length'], shape, symprec)
     return fc3, fc2
 
 

@@ -1,11 +1,12 @@
 """The files phonopy users load directly, written from a phonopy object with force constants (no AiiDA here).
 
 ``phonopy_params.yaml`` (structure, displacements, forces, force constants), ``FORCE_CONSTANTS``, ``band.yaml`` on
-the run's path, ``mesh.yaml``, ``total_dos.dat``, ``thermal_properties.yaml``, and ``band.conf``/``mesh.conf``, with
-which ``phonopy phonopy_params.yaml --config band.conf`` (or ``mesh.conf``; ``phonopy-load`` takes the same
-arguments) in the folder computes the same frequencies from the same force constants. The conf files switch off
-phonopy's own force-constant symmetrisation: the run's force constants are used as they are, symmetrised or not
-as the run's restoration said.
+the run's path, ``mesh.yaml``, ``total_dos.dat``, ``thermal_properties.yaml``, and one conf file for each:
+``phonopy-load phonopy_params.yaml --config band.conf`` in the folder gives the run's band structure,
+``mesh.conf`` its thermal properties (with the three acoustic modes at Gamma left out, as the run leaves them out)
+and ``dos.conf`` its total DOS. phonopy's command line computes thermal properties or a DOS in one call, not both,
+hence two mesh files. The conf files switch off phonopy's own force-constant symmetrisation: the run's force
+constants are used as they are, symmetrised or not as the run's restoration said.
 """
 
 from __future__ import annotations
@@ -58,11 +59,26 @@ def _band_conf(path: BandPath, settings: ExportSettings) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def _mesh_lines(settings: ExportSettings) -> list[str]:
+    return [f'MESH = {" ".join(map(str, settings.mesh))}', 'GAMMA_CENTER = .TRUE.', 'FC_SYMMETRY = .FALSE.']
+
+
 def _mesh_conf(settings: ExportSettings) -> str:
-    return (
-        f'MESH = {" ".join(map(str, settings.mesh))}\nGAMMA_CENTER = .TRUE.\nDOS = .TRUE.\nTPROP = .TRUE.\n'
-        f'TMIN = 0\nTMAX = {settings.t_max:g}\nTSTEP = {settings.t_step:g}\nFC_SYMMETRY = .FALSE.\n'
-    )
+    """Thermal properties as the run computed them (:func:`aiida_unconmlip.phonons.properties.run_dos_and_thermal`)."""
+    lines = [
+        *_mesh_lines(settings),
+        'TPROP = .TRUE.',
+        'EXCLUDE_GAMMA_ACOUSTIC = .TRUE.',
+        'TMIN = 0',
+        f'TMAX = {settings.t_max!r}',
+        f'TSTEP = {settings.t_step!r}',
+    ]
+    return '\n'.join(lines) + '\n'
+
+
+def _dos_conf(settings: ExportSettings) -> str:
+    """The total DOS with phonopy's defaults, as the run computed it (tetrahedron method)."""
+    return '\n'.join([*_mesh_lines(settings), 'DOS = .TRUE.']) + '\n'
 
 
 def write_phonopy_files(phonon: Phonopy, folder: Path, settings: ExportSettings) -> list[Path]:
@@ -86,5 +102,6 @@ def write_phonopy_files(phonon: Phonopy, folder: Path, settings: ExportSettings)
 
     (folder / 'band.conf').write_text(_band_conf(settings.path, settings))
     (folder / 'mesh.conf').write_text(_mesh_conf(settings))
+    (folder / 'dos.conf').write_text(_dos_conf(settings))
     names = ('phonopy_params.yaml', 'FORCE_CONSTANTS', 'band.yaml', 'mesh.yaml', 'total_dos.dat')
-    return [folder / name for name in (*names, 'thermal_properties.yaml', 'band.conf', 'mesh.conf')]
+    return [folder / name for name in (*names, 'thermal_properties.yaml', 'band.conf', 'mesh.conf', 'dos.conf')]

@@ -7,10 +7,12 @@ from typing import Any
 
 from ..validation import DEFAULT_MAX_SUPERCELL_ATOMS
 from .force_constants import FC_METHODS
+from .supercells import SUPERCELL_SHAPES
 
 DISPLACEMENTS = {
     'min_length': 15.0,
     'supercell_matrix': None,
+    'supercell_shape': 'diagonal',
     'amplitude': 0.01,
     'plus_minus': True,
     'random_snapshots': None,
@@ -44,6 +46,8 @@ def check_displacements(values: dict[str, Any]) -> None:
         raise ValueError('displacements.amplitude must be positive (Angstrom)')
     if values['supercell_matrix'] is None and (values['min_length'] is None or values['min_length'] <= 0):
         raise ValueError('give displacements.supercell_matrix or a positive displacements.min_length (Angstrom)')
+    if values['supercell_shape'] not in SUPERCELL_SHAPES:
+        raise ValueError(f'displacements.supercell_shape must be one of {", ".join(SUPERCELL_SHAPES)}')
     if values['plus_minus'] not in ('auto', True, False):
         raise ValueError('displacements.plus_minus must be "auto", true or false')
     snapshots = values['random_snapshots']

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import seekpath
+import spglib
 from phonopy import Phonopy
 from phonopy.phonon.band_structure import get_band_qpoints_and_path_connections
 
@@ -25,19 +26,53 @@ class BandPath:
 
 
 def seekpath_band_path(phonon: Phonopy) -> BandPath:
-    """seekpath's path for phonopy's primitive cell, consecutive segments joined into runs (as phonopy does)."""
-    path = seekpath.get_path(phonon.primitive.totuple())
+    """seekpath's path for phonopy's primitive cell (at phonopy's symprec), its points in that cell's reciprocal basis,
+    consecutive segments joined into runs (as phonopy does).
+
+    seekpath's coordinates are fractional in its own primitive cell, which is spglib's standardised cell, rotated,
+    and for mC, oA and aP another basis than phonopy's; they are carried over through Cartesian q.
+    """
+    primitive, symprec = phonon.primitive, phonon.symmetry.tolerance
+    cell = (primitive.cell, primitive.scaled_positions, primitive.numbers)
+    path = seekpath.get_path(cell, symprec=symprec)
+    to_primitive = seekpath_to_cell_basis(
+        path['reciprocal_primitive_lattice'], spglib_rotation(cell, symprec), primitive.cell
+    )
     runs: list[list[str]] = []
     for start, end in path['path']:
         if runs and runs[-1][-1] == start:
             runs[-1].append(end)
         else:
             runs.append([start, end])
-    return BandPath(runs=runs, points={label: list(map(float, q)) for label, q in path['point_coords'].items()})
+    points = {label: (np.array(q) @ to_primitive).tolist() for label, q in path['point_coords'].items()}
+    return BandPath(runs=runs, points=points)
+
+
+def spglib_rotation(cell: tuple, symprec: float) -> np.ndarray:
+    """The rotation by which spglib's (and so seekpath's) standardised cell is turned from ``cell``'s frame."""
+    dataset = spglib.get_symmetry_dataset(cell, symprec=symprec)
+    if dataset is None:
+        raise ValueError(f'spglib found no space group for the primitive cell at symprec {symprec}')
+    return np.array(dataset.std_rotation_matrix)
+
+
+def seekpath_to_cell_basis(seekpath_reciprocal: np.ndarray, rotation: np.ndarray, lattice: np.ndarray) -> np.ndarray:
+    """The matrix taking fractional q of seekpath's primitive cell (rows of ``seekpath_reciprocal``, 1/A with 2 pi,
+    in seekpath's frame) to fractional q of ``lattice`` (rows, A, in the input's frame): q_cart in seekpath's frame,
+    rotated back by ``rotation``, projected on ``lattice``. Both cells are primitive cells of one lattice, so the
+    matrix is an integer one; rounding it removes spglib's idealisation of the cell from the coordinates."""
+    matrix = seekpath_reciprocal @ rotation @ np.asarray(lattice).T / (2 * np.pi)
+    integer = np.rint(matrix)
+    if np.abs(matrix - integer).max() > 1e-3 or round(abs(np.linalg.det(integer))) != 1:
+        raise ValueError(
+            "seekpath's primitive cell and phonopy's are not primitive cells of the same lattice "
+            f'(basis change {np.round(matrix, 4).tolist()}): give properties.band_path yourself'
+        )
+    return integer
 
 
 def band_path(phonon: Phonopy, given: dict | None) -> BandPath:
-    """The user's path (``properties.band_path``) or seekpath's."""
+    """The user's path (``properties.band_path``, fractional in phonopy's primitive reciprocal basis) or seekpath's."""
     if given is None:
         return seekpath_band_path(phonon)
     return BandPath(runs=given['path'], points={label: list(map(float, q)) for label, q in given['points'].items()})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import math
 import tempfile
 import warnings
 from pathlib import Path
@@ -44,12 +43,6 @@ def standardize(atoms: Atoms, symprec: float) -> tuple[Atoms, dict]:
         'pointgroup': str(dataset.pointgroup),
     }
     return standard, symmetry
-
-
-def supercell_matrix_for(cell: np.ndarray, min_length: float) -> list[list[int]]:
-    """Diagonal supercell matrix whose lattice vectors are all at least ``min_length`` long (Angstrom)."""
-    lengths = np.linalg.norm(cell, axis=1)
-    return np.diag([max(1, math.ceil(min_length / length - 1e-9)) for length in lengths]).tolist()
 
 
 def make_phonopy(unitcell: Atoms, supercell_matrix, symprec: float, supercell_symmetry: bool = True) -> Phonopy:

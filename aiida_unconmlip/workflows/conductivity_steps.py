@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 from aiida.engine import calcfunction
-from aiida.orm import Dict, Float, SinglefileData, StructureData
+from aiida.orm import Dict, Float, List, SinglefileData, StructureData
 
 from ..conductivity.parameters import parse_kappa_displacements
 from ..conductivity.setup import (
@@ -26,13 +27,15 @@ def phono3py_displacements(structure: StructureData, parameters: Dict, symprec: 
     the supercells (with the undisplaced ones when their residual forces are to be subtracted)."""
     values = parse_kappa_displacements(parameters.get_dict())
     unitcell = structure.get_ase()
-    fc3_matrix, fc2_matrix = supercell_matrices(unitcell, values)
+    fc3_matrix, fc2_matrix = supercell_matrices(unitcell, values, symprec.value)
     ph3 = make_phono3py(unitcell, fc3_matrix, fc2_matrix, symprec.value)
     supercells, layout = generate_displacements(ph3, values)
     return {
         'supercells': StructureSetData.from_ase(supercells),
         'phono3py_setup': SinglefileData(io.BytesIO(to_yaml_text(ph3).encode()), filename='phono3py_disp.yaml'),
         'layout': Dict(layout.as_dict()),
+        'supercell_matrix': List(np.asarray(fc3_matrix, dtype=int).tolist()),
+        **({} if fc2_matrix is None else {'fc2_supercell_matrix': List(np.asarray(fc2_matrix, dtype=int).tolist())}),
     }
 
 

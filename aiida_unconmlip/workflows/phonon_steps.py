@@ -7,11 +7,12 @@ import io
 
 import numpy as np
 from aiida.engine import calcfunction
-from aiida.orm import Dict, Float, Int, SinglefileData, StructureData
+from aiida.orm import Dict, Float, Int, List, SinglefileData, StructureData
 
 from ..data import ForceSetData, StructureSetData
 from ..phonons.parameters import parse_displacements
-from ..phonons.setup import displaced_phonopy, displaced_supercells, standardize, supercell_matrix_for, to_yaml_text
+from ..phonons.setup import displaced_phonopy, displaced_supercells, standardize, to_yaml_text
+from ..phonons.supercells import supercell_matrix
 from ..symmetry.space_group import space_group_operations
 
 
@@ -32,10 +33,13 @@ def refine_structure(structure: StructureData, symprec: Float, original: Structu
 
 @calcfunction
 def phonopy_displacements(structure: StructureData, parameters: Dict, symprec: Float) -> dict:
-    """Displaced supercells (symmetry-reduced, or random for symfc) and phonopy's yaml of the setup."""
+    """Displaced supercells (symmetry-reduced, or random for symfc), phonopy's yaml of the setup and the supercell
+    matrix (rows: the supercell's lattice vectors in the standardised unit cell's basis)."""
     values = parse_displacements(parameters.get_dict())
     unitcell = structure.get_ase()
-    matrix = values['supercell_matrix'] or supercell_matrix_for(unitcell.cell.array, values['min_length'])
+    matrix = values['supercell_matrix'] or supercell_matrix(
+        unitcell, values['min_length'], values['supercell_shape'], symprec.value
+    )
     phonon = displaced_phonopy(
         unitcell,
         matrix,
@@ -48,6 +52,7 @@ def phonopy_displacements(structure: StructureData, parameters: Dict, symprec: F
     return {
         'supercells': StructureSetData.from_ase(displaced_supercells(phonon)),
         'phonopy_setup': _yaml_node(to_yaml_text(phonon), 'phonopy_disp.yaml'),
+        'supercell_matrix': List(np.asarray(matrix, dtype=int).tolist()),
     }
 
 

@@ -8,7 +8,7 @@ from aiida.engine import ToContext
 
 from ..calcjobs.phonopy import FORCE_CONSTANT_STEPS, PhonopyCalculation
 from ..phonons.parameters import parse_displacements, parse_force_constants, parse_properties
-from ..phonons.setup import supercell_matrix_for
+from ..phonons.supercells import supercell_matrix
 from ..ports import dict_validator
 from ..validation import supercell_size
 from .failures import root_cause
@@ -22,11 +22,11 @@ def validate_inputs(inputs, _) -> str | None:
     checked = check_common_inputs(inputs)
     if checked is None or isinstance(checked, str):
         return checked
-    standard, _ = checked
+    standard, symprec = checked
     try:
         displacements = parse_displacements(inputs['displacements'].get_dict())
-        matrix = displacements['supercell_matrix'] or supercell_matrix_for(
-            standard.cell.array, displacements['min_length']
+        matrix = displacements['supercell_matrix'] or supercell_matrix(
+            standard, displacements['min_length'], displacements['supercell_shape'], symprec
         )
         supercell_size(matrix, len(standard), displacements['max_supercell_atoms'])
     except ValueError as exc:
@@ -89,8 +89,17 @@ class PhononWorkChain(LatticeDynamicsWorkChain):
         spec.output('band_structure', valid_type=orm.BandsData)
         spec.output('total_dos', valid_type=orm.XyData)
         spec.output('projected_dos', valid_type=orm.XyData, required=False, help='With properties.projected_dos.')
-        spec.output('thermal_properties', valid_type=orm.XyData)
+        spec.output(
+            'thermal_properties',
+            valid_type=orm.XyData,
+            help='free_energy (kJ/mol), entropy, heat_capacity (J/K/mol) against T (K), per mole of primitive cells.',
+        )
         spec.output('diagnostics', valid_type=orm.Dict)
+        spec.output(
+            'supercell_matrix',
+            valid_type=orm.List,
+            help="Rows: the supercell's lattice vectors in the basis of the standardised unit cell (structure).",
+        )
         spec.exit_code(403, 'ERROR_PHONOPY_FAILED', message='The force constants and properties failed: {message}')
 
     def displace(self):
@@ -101,6 +110,7 @@ class PhononWorkChain(LatticeDynamicsWorkChain):
             metadata={'call_link_label': 'phonopy_displacements'},
         )
         self.ctx.supercells, self.ctx.phonopy_setup = outputs['supercells'], outputs['phonopy_setup']
+        self.out('supercell_matrix', outputs['supercell_matrix'])
         self.report(f'{len(self.ctx.supercells)} displaced supercells of {self.ctx.supercells.formulas[0]}')
 
     def run_phonopy(self):

@@ -23,10 +23,10 @@ def validate_inputs(inputs, _) -> str | None:
     checked = check_common_inputs(inputs)
     if checked is None or isinstance(checked, str):
         return checked
-    standard, _ = checked
+    standard, symprec = checked
     try:
         values = parse_kappa_displacements(inputs['displacements'].get_dict())
-        for matrix in supercell_matrices(standard, values):
+        for matrix in supercell_matrices(standard, values, symprec):
             if matrix is not None:
                 supercell_size(matrix, len(standard), values['max_supercell_atoms'])
     except ValueError as exc:
@@ -86,6 +86,14 @@ class ThermalConductivityWorkChain(LatticeDynamicsWorkChain):
         spec.output('fc2', valid_type=orm.SinglefileData)
         spec.output('fc3', valid_type=orm.SinglefileData)
         spec.output('diagnostics', valid_type=orm.Dict)
+        spec.output(
+            'supercell_matrix',
+            valid_type=orm.List,
+            help='The fc3 supercell: rows its lattice vectors in the basis of the standardised unit cell (structure).',
+        )
+        spec.output(
+            'fc2_supercell_matrix', valid_type=orm.List, required=False, help='The fc2 supercell, where it has its own.'
+        )
         spec.exit_code(403, 'ERROR_PHONO3PY_FAILED', message='The force constants and kappa failed: {message}')
 
     def displace(self):
@@ -100,6 +108,9 @@ class ThermalConductivityWorkChain(LatticeDynamicsWorkChain):
             outputs['phono3py_setup'],
             outputs['layout'],
         )
+        for name in ('supercell_matrix', 'fc2_supercell_matrix'):
+            if name in outputs:
+                self.out(name, outputs[name])
         layout, formula = self.ctx.layout, self.ctx.supercells.formulas[0]
         self.report(
             f'{len(self.ctx.supercells)} supercells: {layout["fc3"]} displaced for fc3 ({formula}), '

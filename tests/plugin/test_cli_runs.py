@@ -1,6 +1,7 @@
 """The run commands as users type them: JSON contracts, show/provenance/plot on the result, one-line errors."""
 
 import json
+import re
 import subprocess
 import sys
 from importlib import metadata
@@ -39,6 +40,11 @@ def test_phonons_json_contract_and_the_commands_that_read_it(phonons_json, tmp_p
     assert max(abs(f) for f in frequencies['GAMMA'][:3]) < 1e-3
     assert frequencies['X'][0] == pytest.approx(frequencies['X'][1], abs=1e-6)  # TA degenerate at X
     assert summary['diagnostics']['space_group_kept'] is True
+    assert summary['supercell'] == {'matrix': [[2, 0, 0], [0, 2, 0], [0, 0, 2]], 'atoms': 64}  # 10 A, diagonal
+    thermal = summary['thermal_properties']
+    assert thermal['temperature_k'] == 300.0 and thermal['per'] == 'mole of primitive cells (2 atoms each)'
+    assert thermal['units'] == {'free_energy': 'kJ/mol', 'entropy': 'J/K/mol', 'heat_capacity': 'J/K/mol'}
+    assert 0.7 * 6 * 8.314462618 < thermal['heat_capacity'] < 6 * 8.314462618  # Si2 at 300 K: below Dulong-Petit
     timings = summary['timings']
     jobs = [node for node in load_node(summary['pk']).called_descendants if isinstance(node, CalcJobNode)]
     labels = sorted(job.process_label for job in jobs)
@@ -121,3 +127,52 @@ def test_bad_input_is_one_line_and_non_zero(profile_env, shipped_models, tmp_pat
     assert len(lines) == 1, result.stderr
     assert message in lines[0]
     assert 'Traceback' not in result.stderr
+
+
+def test_foreground_run_shows_the_engine_progress_of_long_evaluate_jobs(
+    engine_code, shipped_models, tmp_path, monkeypatch
+):
+    """A rotational average of the default PET on the CPU: an evaluate job of several batches, whose progress the
+    foreground run prints as the engine counts it (here without the quiet first seconds a real run has)."""
+    from ase.build import bulk
+    from ase.io import write
+
+    from aiida_unconmlip.cli import job_progress
+
+    monkeypatch.setattr(job_progress, 'QUIET_SECONDS', 0.0)
+    monkeypatch.setattr(job_progress, 'CHECK_SECONDS', 0.05)
+    structures = [bulk('Si', cubic=True) for _ in range(12)]
+    for seed, atoms in enumerate(structures):
+        atoms.rattle(0.02, seed=seed)
+    write(tmp_path / 'si.extxyz', structures)
+    result = invoke('evaluate', tmp_path / 'si.extxyz', '--rotational-average', '4', '--json')
+    assert result.exit_code == 0, result.output
+    evaluate_pk = json.loads(result.stdout)['pk']  # the command runs the evaluate job itself
+    progress = re.compile(
+        rf'EvaluateCalculation<{evaluate_pk}>: (\d+)/12 structures done in \d+ s \(([\d.]+) structures/s'
+        r'(, about (\d+) s left)?\)$'
+    )
+    lines = [match for line in result.stderr.splitlines() if (match := progress.search(line))]
+    assert lines, result.stderr
+    done = [int(match[1]) for match in lines]
+    assert done == sorted(set(done)) and done[0] > 0
+    assert all(float(match[2]) > 0 for match in lines)
+    assert all((match[3] is not None) == (int(match[1]) < 12) for match in lines)
+
+
+def test_isotropic_supercell_and_symprec_from_the_command_line(engine_code, shipped_models):
+    """Diamond Si at 15 A: 4 x 4 x 4 primitive cells (128 atoms, images 15.4 A apart) instead of 3 x 3 x 3
+    conventional ones (216 atoms); the tolerance given is the run's."""
+    result = invoke(
+        'phonons', EXAMPLES / 'si.cif', '--model', 'tersoff-si-1988', '--protocol', 'fast', '--no-relax',
+        '--min-length', '15', '--supercell-shape', 'isotropic', '--symprec', '1e-3', '--json',
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary['supercell']['atoms'] == 128
+    node = load_node(summary['pk'])
+    assert node.inputs.symprec.value == 1e-3 and node.outputs.symmetry['symprec'] == 1e-3
+    assert node.inputs.displacements['supercell_shape'] == 'isotropic'
+    frequencies = summary['bands']['frequencies_thz']
+    assert frequencies['X'][0] == pytest.approx(frequencies['X'][1], abs=1e-6)  # TA degenerate at X
+    assert max(abs(f) for f in frequencies['GAMMA'][:3]) < 1e-3

@@ -108,3 +108,59 @@ def test_a_q_path_with_a_label_without_coordinates_is_refused(engine_code, shipp
             shipped_models['emt'],
             properties={'band_path': {'path': [['GAMMA', 'X']], 'points': {'GAMMA': [0, 0, 0]}}},
         )
+
+
+def phonopy_load(folder: Path, conf: str) -> subprocess.CompletedProcess:
+    loaded = subprocess.run(
+        [BIN / 'phonopy-load', '-q', 'phonopy_params.yaml', '--config', conf],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    return loaded
+
+
+def thermal_yaml(path: Path) -> dict[str, np.ndarray]:
+    entries = yaml.safe_load(path.read_text())['thermal_properties']
+    return {key: np.array([entry[key] for entry in entries]) for key in entries[0]}
+
+
+# thermal_properties.yaml has 7 decimals: a value matches the run's to 1e-8 relative or to half its last digit
+YAML_DIGIT = 5e-8
+
+
+def test_mesh_conf_gives_the_run_thermal_properties(engine_code, shipped_models, tmp_path):
+    """Finding 2: the run leaves the acoustic modes at Gamma out of its thermal properties, and so must mesh.conf;
+    where one of them comes out positive, keeping it changes the free energy (checked: the test can fail)."""
+    results, node = run_phonons(engine_code, shipped_models['emt'])
+    assert max(results['diagnostics']['gamma_acoustic_thz']) > 0, 'no positive acoustic mode: nothing to tell apart'
+    folder = tmp_path / 'export'
+    export_phonons(node, folder)
+    (folder / 'thermal_properties.yaml').unlink()
+    phonopy_load(folder, 'mesh.conf')
+    exported = thermal_yaml(folder / 'thermal_properties.yaml')
+    thermal = results['thermal_properties']
+    np.testing.assert_allclose(exported['temperature'], thermal.get_x()[1], rtol=1e-8, atol=YAML_DIGIT)
+    for name, values, _ in thermal.get_y():
+        np.testing.assert_allclose(exported[name], values, rtol=1e-8, atol=YAML_DIGIT, err_msg=name)
+
+    conf = (folder / 'mesh.conf').read_text()
+    (folder / 'with-acoustic.conf').write_text(conf.replace('EXCLUDE_GAMMA_ACOUSTIC = .TRUE.\n', ''))
+    phonopy_load(folder, 'with-acoustic.conf')
+    with_acoustic = thermal_yaml(folder / 'thermal_properties.yaml')
+    free_energy = dict((name, values) for name, values, _ in thermal.get_y())['free_energy']
+    assert np.abs(with_acoustic['free_energy'][1:] - free_energy[1:]).max() > 1e-3
+
+
+def test_dos_conf_gives_the_run_total_dos(engine_code, shipped_models, tmp_path):
+    results, node = run_phonons(engine_code, shipped_models['emt'])
+    folder = tmp_path / 'export'
+    export_phonons(node, folder)
+    (folder / 'total_dos.dat').unlink()
+    phonopy_load(folder, 'dos.conf')
+    frequencies, dos = np.loadtxt(folder / 'total_dos.dat', unpack=True)
+    total = results['total_dos']
+    np.testing.assert_allclose(frequencies, total.get_x()[1], rtol=1e-8, atol=1e-6)
+    np.testing.assert_allclose(dos, total.get_y()[0][1], rtol=1e-6, atol=1e-6)
