@@ -12,14 +12,23 @@ from .phonons.properties import band_path
 from .phonons.setup import from_yaml_text
 
 
-def export_phonons(node: WorkChainNode, folder: Path, eigenvectors: bool = False) -> list[Path]:
+def export_phonons(
+    node: WorkChainNode, folder: Path, eigenvectors: bool = False, overwrite: bool = False
+) -> list[Path]:
     """Write the phonopy files of the finished ``PhononWorkChain`` ``node`` into ``folder``; return their paths.
 
     ``phonopy phonopy_params.yaml --config band.conf`` in ``folder`` then gives the run's band frequencies (see
-    :mod:`aiida_unconmlip.phonons.export`); ``eigenvectors`` adds them to ``band.yaml``.
+    :mod:`aiida_unconmlip.phonons.export`); ``eigenvectors`` adds them to ``band.yaml``. A folder with files in it is
+    refused unless ``overwrite`` (then the export's files replace those of the same name; others stay).
     """
     if getattr(node, 'process_label', None) != 'PhononWorkChain' or not node.is_finished_ok:
         raise ValueError(f'node {node.pk} is not a finished PhononWorkChain')
+    folder = Path(folder)
+    if not overwrite and folder.is_dir() and any(folder.iterdir()):
+        raise ValueError(
+            f'{folder} is not empty: give a new or empty folder, or --force (overwrite=True) to replace the files '
+            'of the same names there'
+        )
     properties = parse_properties(node.inputs.properties.get_dict())
     phonon = from_yaml_text(node.outputs.phonopy_yaml.get_content(), node.inputs.symprec.value)
     settings = ExportSettings(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
-from aiida.orm import Dict
+from aiida.orm import Dict, Float
 
 
 def dict_validator(parse: Callable[[dict[str, Any]], Any]) -> Callable[[Dict, Any], str | None]:
@@ -19,3 +20,10 @@ def dict_validator(parse: Callable[[dict[str, Any]], Any]) -> Callable[[Dict, An
         return None
 
     return validate
+
+
+def validate_positive_length(node: Float, _) -> str | None:
+    """A tolerance or length (Angstrom) must be a positive, finite number."""
+    if not math.isfinite(node.value) or node.value <= 0:
+        return f'must be a positive, finite length in Angstrom, not {node.value}'
+    return None

@@ -12,16 +12,17 @@ from aiida.cmdline.utils import decorators
 @click.argument('identifier')
 @click.argument('folder', type=click.Path(file_okay=False, path_type=Path))
 @click.option('--eigenvectors', is_flag=True, help='Write the eigenvectors into band.yaml.')
+@click.option('--force', is_flag=True, help='Write into a FOLDER that has files, replacing those of the same names.')
 @decorators.with_dbenv()
-def export(identifier, folder, eigenvectors):
+def export(identifier, folder, eigenvectors, force):
     """Write phonopy_params.yaml, FORCE_CONSTANTS, band.yaml, mesh.yaml, total_dos.dat, thermal_properties.yaml of
-    the phonon run IDENTIFIER into FOLDER; `phonopy phonopy_params.yaml --config band.conf` there gives the same
-    frequencies."""
+    the phonon run IDENTIFIER into FOLDER (new or empty, unless --force), with band.conf, mesh.conf and dos.conf:
+    `phonopy-load phonopy_params.yaml --config band.conf` there gives the same frequencies."""
     from ..export import export_phonons
     from .show import load_node_or_fail
 
     try:
-        paths = export_phonons(load_node_or_fail(identifier), folder, eigenvectors=eigenvectors)
+        paths = export_phonons(load_node_or_fail(identifier), folder, eigenvectors=eigenvectors, overwrite=force)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     for path in paths:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 from contextlib import contextmanager
-from pathlib import Path
 
 import click
 
@@ -22,13 +21,14 @@ def clear_errors():
 
 
 def load_structures(value: str) -> list:
-    """ASE structures from a file (CIF, POSCAR, extxyz, anything ASE reads) or from a StructureData PK/UUID."""
-    path = Path(value)
-    if path.is_file():
-        from ..structure_files import read_structure_file
+    """ASE structures from a file (CIF, POSCAR, extxyz, anything ASE reads; ``file@INDEX`` picks some, as in ASE) or
+    from a StructureData PK/UUID."""
+    from ..structure_files import read_structure_file, split_index
 
+    path, index = split_index(value)
+    if path.is_file():
         with clear_errors():
-            return read_structure_file(path)
+            return read_structure_file(path, index)
     if path.suffix or '/' in value:
         raise click.ClickException(f'structure file {value} does not exist')
     from aiida.common import exceptions
@@ -44,10 +44,17 @@ def load_structures(value: str) -> list:
 
 
 def load_structure(value: str):
-    """The single structure in ``value`` as a StructureData (the first frame of a file with several)."""
+    """The one structure ``value`` names, as a StructureData: a file with several is refused, not read as its
+    first (say which with ``file@INDEX``)."""
     from aiida.orm import StructureData
 
-    return StructureData(ase=load_structures(value)[0])
+    structures = load_structures(value)
+    if len(structures) > 1:
+        raise click.ClickException(
+            f'{value} holds {len(structures)} structures; name the one to compute as {value}@INDEX '
+            f'(0 to {len(structures) - 1}, as ASE numbers them)'
+        )
+    return StructureData(ase=structures[0])
 
 
 def resolve_model_option(value: str | None):

@@ -40,6 +40,16 @@ def environment_executable(name: str) -> Path:
     return Path(found)
 
 
+def profile_named_on_the_group() -> str | None:
+    """The profile of ``aiida-unconmlip -p NAME setup``, where ``-p`` was typed (not the default profile)."""
+    from aiida.manage import get_manager
+
+    root = click.get_current_context().find_root()
+    if root.get_parameter_source('profile') is not click.core.ParameterSource.COMMANDLINE:
+        return None
+    return get_manager().get_profile().name
+
+
 def ensure_profile(name: str):
     """Load profile ``name``, creating it with SQLite storage and the built-in ZeroMQ broker if absent."""
     from aiida.manage.configuration import create_profile, get_config, load_profile
@@ -151,9 +161,8 @@ def setup_dft(computer) -> None:
 @click.option(
     '--profile',
     'profile_name',
-    default=DEFAULT_PROFILE,
-    show_default=True,
-    help='Profile to use; created with embedded services (SQLite, ZeroMQ) if it does not exist.',
+    help=f'Profile to use; created with embedded services (SQLite, ZeroMQ) if it does not exist. Default: the one '
+    f'`aiida-unconmlip -p NAME setup` names, else `{DEFAULT_PROFILE}`.',
 )
 @click.option('--with-dft', is_flag=True, help='Also register pw.x and ph.x and install the pseudopotential family.')
 def setup(profile_name: str, with_dft: bool):
@@ -161,7 +170,7 @@ def setup(profile_name: str, with_dft: bool):
     from ..data.model import ModelImportError
     from ..models.importing import import_shipped_models
 
-    profile = ensure_profile(profile_name)
+    profile = ensure_profile(profile_name or profile_named_on_the_group() or DEFAULT_PROFILE)
     ensure_storage_journal(profile)
     from aiida.manage.configuration import get_config
 

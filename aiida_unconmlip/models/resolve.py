@@ -8,6 +8,7 @@ deduplicated by hash), a model name (:mod:`.names`), a PK or UUID.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from .importing import import_model
 from .names import named
 
 ASE_PREFIX = 'ase:'
+# A dotted import path of Python identifiers: what ``ase:`` takes, checked before the text is used anywhere.
+DOTTED_PATH = re.compile(r'[A-Za-z_]\w*(\.[A-Za-z_]\w*)+', re.ASCII)
 
 
 def _shipped_ase_model(dotted_path: str) -> str | None:
@@ -34,12 +37,17 @@ def _shipped_ase_model(dotted_path: str) -> str | None:
 
 
 def _ase_model(dotted_path: str) -> ModelData | RemoteModelData:
+    if not DOTTED_PATH.fullmatch(dotted_path):
+        raise ModelImportError(
+            f'`{ASE_PREFIX}{dotted_path}` is not a calculator class: give {ASE_PREFIX}<module.path.ClassName>, '
+            f'e.g. {ASE_PREFIX}ase.calculators.emt.EMT'
+        )
     shipped = _shipped_ase_model(dotted_path)
     if shipped is not None:
         return _by_name(shipped)
     name = f'{ASE_PREFIX}{dotted_path}'
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f'{dotted_path.rpartition(".")[2].lower()}.json'
+        path = Path(folder) / f'{dotted_path.rpartition(".")[2].lower()}.json'  # an identifier: no separators
         path.write_text(json.dumps({'calculator': dotted_path, 'name': name}, indent=2, sort_keys=True) + '\n')
         return import_model(path, name=name, backend='ase')
 

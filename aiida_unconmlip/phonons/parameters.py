@@ -3,6 +3,7 @@ defaults to. The ``moderate`` protocol is these defaults; the other protocols st
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..validation import DEFAULT_MAX_SUPERCELL_ATOMS
@@ -32,12 +33,27 @@ PROPERTIES = {
 
 
 def with_defaults(name: str, defaults: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
-    """``defaults`` updated with ``given``; unknown keys raise ``ValueError`` naming the allowed ones."""
+    """``defaults`` updated with ``given``; unknown keys, and NaN or infinity anywhere in a value (no parameter
+    takes them), raise ``ValueError`` naming what to fix."""
     given = dict(given or {})
     unknown = set(given) - set(defaults)
     if unknown:
         raise ValueError(f'unknown {name} keys {sorted(unknown)}; allowed: {", ".join(defaults)}')
+    for key, value in given.items():
+        if not all_finite(value):
+            raise ValueError(f'{name}.{key} must hold finite numbers, not {value!r}')
     return {**defaults, **given}
+
+
+def all_finite(value: Any) -> bool:
+    """No NaN or infinity in ``value``, however nested in lists and dicts."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(all_finite(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(all_finite(item) for item in value)
+    return True
 
 
 def check_displacements(values: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from ..calcjobs.evaluate import EvaluateCalculation
 from ..engine.restoration import INFERENCE_STEPS, STEP_NAMES, parse_restoration
 from ..output_links import OutputLinksWhenPresent
 from ..phonons.setup import standardize
-from ..ports import dict_validator
+from ..ports import dict_validator, validate_positive_length
 from ..symmetry import net_force_removal, space_group_projection
 from ..symmetry.records import RECORDS_NAMESPACE
 from ..validation import check_bulk_crystal, check_distances, check_model_input
@@ -74,6 +74,7 @@ class LatticeDynamicsWorkChain(OutputLinksWhenPresent, RelaxFirst, WorkChain):
             'symprec',
             valid_type=orm.Float,
             default=lambda: orm.Float(DEFAULT_SYMPREC),
+            validator=validate_positive_length,
             help='spglib tolerance (Angstrom) for FixSymmetry, refinement, displacements and projection.',
         )
         cls.expose_relax(spec, 'Relax first (FixSymmetry on) when these inputs are given.')

@@ -112,3 +112,12 @@ def test_setup_without_configuration_creates_it_here(tmp_path, monkeypatch):
     assert 'AIIDA_PATH' not in os.environ
     resolve_aiida_path('setup')
     assert os.environ['AIIDA_PATH'] == str(tmp_path)
+
+
+def test_setup_takes_the_profile_named_on_the_command_group(fresh_environment):
+    _, env = fresh_environment
+    run([BIN / 'aiida-unconmlip', 'setup', '--profile', 'second'], env)
+    again = run([BIN / 'aiida-unconmlip', '-p', 'second', 'setup'], env)
+    output = again.stdout + again.stderr
+    assert 'profile `second` exists' in output and 'profile `second` is ready' in output
+    assert '`unconmlip`' not in output

@@ -164,3 +164,23 @@ def test_dos_conf_gives_the_run_total_dos(engine_code, shipped_models, tmp_path)
     total = results['total_dos']
     np.testing.assert_allclose(frequencies, total.get_x()[1], rtol=1e-8, atol=1e-6)
     np.testing.assert_allclose(dos, total.get_y()[0][1], rtol=1e-6, atol=1e-6)
+
+
+def test_export_refuses_a_folder_with_files_unless_forced(engine_code, shipped_models, tmp_path):
+    from click.testing import CliRunner
+
+    from aiida_unconmlip.cli.root import cmd_root
+
+    _, node = run_phonons(engine_code, shipped_models['emt'])
+    folder = tmp_path / 'mine'
+    folder.mkdir()
+    (folder / 'band.conf').write_text('my own settings\n')
+    (folder / 'notes.txt').write_text('keep me\n')
+    refused = CliRunner().invoke(cmd_root, ['export', str(node.pk), str(folder)])
+    assert refused.exit_code == 1 and 'is not empty: give a new or empty folder, or --force' in refused.output
+    assert sorted(path.name for path in folder.iterdir()) == ['band.conf', 'notes.txt']
+    assert (folder / 'band.conf').read_text() == 'my own settings\n'
+
+    forced = CliRunner().invoke(cmd_root, ['export', str(node.pk), str(folder), '--force'])
+    assert forced.exit_code == 0, forced.output
+    assert 'BAND =' in (folder / 'band.conf').read_text() and (folder / 'notes.txt').read_text() == 'keep me\n'

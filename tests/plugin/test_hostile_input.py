@@ -13,6 +13,7 @@ from aiida.engine import run_get_node
 from aiida.orm import InstalledCode, Node, QueryBuilder, StructureData
 from ase import Atoms
 from ase.build import bulk, fcc111, molecule
+from ase.io import write
 
 from aiida_unconmlip.calcjobs.evaluate import EvaluateCalculation
 from aiida_unconmlip.data import ModelData, ModelImportError, StructureSetData
@@ -259,3 +260,71 @@ def test_an_engine_killed_by_a_signal_says_so(aiida_localhost, shipped_models, t
     )
     assert node.exit_status == EvaluateCalculation.exit_codes.ERROR_ENGINE_KILLED.status
     assert 'SIGKILL (9)' in node.exit_message
+
+
+def disordered_cif(path: Path) -> Path:
+    """fcc CuAu with one site shared half and half: ASE reads it as pure Au (the majority species of the site)."""
+    rows = ['Cu1 Cu 0 0 0 0.5', 'Au1 Au 0 0 0 0.5']
+    cell = [f'_cell_length_{axis} 3.75' for axis in 'abc'] + [
+        f'_cell_angle_{angle} 90' for angle in ('alpha', 'beta', 'gamma')
+    ]
+    lines = ['data_CuAu', "_chemical_formula_sum 'Au0.5 Cu0.5'", *cell, "_symmetry_space_group_name_H-M 'F m -3 m'"]
+    lines += [
+        'loop_',
+        *(f'_atom_site_{name}' for name in ('label', 'type_symbol', 'fract_x', 'fract_y', 'fract_z', 'occupancy')),
+    ]
+    path.write_text('\n'.join([*lines, *rows]) + '\n')
+    return path
+
+
+def test_a_disordered_cif_is_refused_not_computed_as_another_crystal(profile_env, shipped_models, tmp_path):
+    before = node_count()
+    message = one_line_error(cli(profile_env, 'phonons', disordered_cif(tmp_path / 'cuau.cif'), '--model', 'emt'))
+    assert 'partly occupied sites (Cu1 0.5, Au1 0.5)' in message and 'ordered structure' in message
+    assert node_count() == before
+
+
+def test_a_file_of_several_structures_needs_the_one_named(profile_env, shipped_models, tmp_path):
+    from aiida_unconmlip.cli.params import load_structure
+
+    frames = [bulk('Cu', 'fcc', a=a, cubic=True) for a in (3.55, 3.61, 3.67)]
+    before = node_count()
+    for suffix in ('extxyz', 'cif'):  # several frames, several data blocks
+        path = tmp_path / f'cu.{suffix}'
+        write(path, frames)
+        message = one_line_error(cli(profile_env, 'phonons', path, '--model', 'emt'))
+        assert f'cu.{suffix} holds 3 structures; name the one to compute as' in message and '@INDEX (0 to 2' in message
+        message = one_line_error(cli(profile_env, 'relax', f'{path}@3', '--model', 'emt'))
+        assert 'no such structure' in message and 'holds 3, numbered 0 to 2' in message
+        assert load_structure(f'{path}@1').get_ase().cell.cellpar()[0] == pytest.approx(3.61)
+        assert load_structure(f'{path}@-1').get_ase().cell.cellpar()[0] == pytest.approx(3.67)
+    assert node_count() == before
+
+
+@pytest.mark.parametrize(
+    ('args', 'message'),
+    [
+        (['kappa', '{si}', '--temperatures', 'nan 300'], 'conductivity.temperatures must hold finite numbers'),
+        (['kappa', '{si}', '--temperatures', 'inf 300'], 'conductivity.temperatures must hold finite numbers'),
+        (['kappa', '{si}', '--smearing', 'nan'], 'conductivity.smearing_thz must hold finite numbers'),
+        (['phonons', '{si}', '--min-length', 'inf'], 'displacements.min_length must hold finite numbers'),
+        (['phonons', '{si}', '--min-length', 'nan'], 'displacements.min_length must hold finite numbers'),
+        (['phonons', '{si}', '--symprec', 'nan'], 'must be a positive, finite length in Angstrom, not nan'),
+        (['qha', '{si}', '--max-strain', 'nan'], 'volumes.max_linear_strain must hold finite numbers'),
+        (['relax', '{si}', '--model', 'ase:x./proc/self/cwd/pwn'], 'is not a calculator class'),
+        (['relax', '{si}', '--model', 'ase:ase.calculators.emt.EMT;touch x'], 'is not a calculator class'),
+    ],
+)
+def test_non_finite_parameters_and_malformed_specs_are_refused_before_anything_is_stored(
+    args, message, profile_env, shipped_models, tmp_path
+):
+    si = tmp_path / 'si.cif'
+    bulk('Si', 'diamond', a=5.43).write(si)
+    before = node_count()
+    result = subprocess.run(
+        [BIN / 'aiida-unconmlip', *(str(si) if arg == '{si}' else arg for arg in args)],
+        env=profile_env, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert message in one_line_error(result)
+    assert node_count() == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ['si.cif']  # nothing written where the command ran
