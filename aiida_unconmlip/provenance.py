@@ -39,18 +39,29 @@ class RestorationChain:
     steps: list[RestorationStep] = field(default_factory=list)
 
 
+def _data_outputs(process: ProcessNode) -> list[int]:
+    return [link.node.pk for link in process.base.links.get_outgoing().all() if isinstance(link.node, Data)]
+
+
 def result_nodes(node: Node) -> list[int]:
-    """The data a query starts from: the node itself, or the outputs of a process."""
-    if isinstance(node, ProcessNode):
-        return [link.node.pk for link in node.base.links.get_outgoing().all() if isinstance(link.node, Data)]
-    return [node.pk]
+    """The data a query starts from: the node itself, or the outputs of a process; for one that has not finished
+    well (running, killed, failed), also what the processes it called have made so far."""
+    if not isinstance(node, ProcessNode):
+        return [node.pk]
+    outputs = _data_outputs(node)
+    if not node.is_finished_ok:
+        outputs += [pk for child in node.called_descendants for pk in _data_outputs(child)]
+    return sorted(set(outputs))
 
 
 def restoration_steps(node: Node) -> list[RestorationStep]:
     """Every restoration record upstream of ``node`` (or of a process's outputs, which includes the process's own
     records when it is a calculation), in the order they were made: one query."""
+    results = result_nodes(node)
+    if not results:
+        return []
     query = QueryBuilder()
-    query.append(Data, filters={'id': {'in': result_nodes(node)}}, tag='result')
+    query.append(Data, filters={'id': {'in': results}}, tag='result')
     query.append(CalculationNode, with_descendants='result', tag='calculation', project='id')
     query.append(
         Dict,
@@ -67,24 +78,36 @@ def restoration_steps(node: Node) -> list[RestorationStep]:
 
 
 def restoration_chain(node: Node) -> RestorationChain:
-    """The restoration steps that produced ``node`` (oldest first), the model and the original structure."""
-    models = QueryBuilder().append(Data, filters={'id': {'in': result_nodes(node)}}, tag='result')
-    models.append((ModelData, RemoteModelData), with_descendants='result', project='*')
-    model = models.first(flat=True)
-    if model is None and isinstance(node, ProcessNode) and 'model' in node.inputs:
-        model = node.inputs.model
-
-    originals = QueryBuilder().append(Data, filters={'id': {'in': result_nodes(node)}}, tag='result')
-    originals.append(StructureData, with_descendants='result', tag='structure', project='*')
-    originals.order_by({'structure': {'ctime': 'asc'}})
-    training_structures = _structures_behind(model) if model is not None else set()
-    structure = next(
-        (s for s in originals.distinct().all(flat=True) if s.creator is None and s.pk not in training_structures),
-        None,
-    )
-    if structure is None and isinstance(node, ProcessNode) and isinstance(node.inputs.get('structure'), StructureData):
-        structure = node.inputs.structure
+    """The restoration steps that produced ``node`` (oldest first), the model and the original structure; for a run
+    that has not finished well, those of what it did so far, with the model and structure of its inputs."""
+    results = result_nodes(node)
+    model, structure = None, None
+    if results:
+        models = QueryBuilder().append(Data, filters={'id': {'in': results}}, tag='result')
+        models.append((ModelData, RemoteModelData), with_descendants='result', project='*')
+        model = models.first(flat=True)
+    if model is None and isinstance(node, ProcessNode):
+        model = _input_model(node)
+    if results:
+        originals = QueryBuilder().append(Data, filters={'id': {'in': results}}, tag='result')
+        originals.append(StructureData, with_descendants='result', tag='structure', project='*')
+        originals.order_by({'structure': {'ctime': 'asc'}})
+        training_structures = _structures_behind(model) if model is not None else set()
+        structure = next(
+            (s for s in originals.distinct().all(flat=True) if s.creator is None and s.pk not in training_structures),
+            None,
+        )
+    if structure is None and isinstance(node, ProcessNode) and 'structure' in node.inputs:
+        given = node.inputs['structure']
+        structure = given if isinstance(given, StructureData) else None
     return RestorationChain(model=model, structure=structure, steps=restoration_steps(node))
+
+
+def _input_model(process: ProcessNode) -> ModelData | RemoteModelData | None:
+    """The model among a process's inputs, however deep in its namespaces (``evaluate.model``, ``relax.model``)."""
+    query = QueryBuilder().append(ProcessNode, filters={'id': process.pk}, tag='process')
+    query.append((ModelData, RemoteModelData), with_outgoing='process', project='*')
+    return query.first(flat=True)
 
 
 def _structures_behind(model: Node) -> set[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -24,14 +25,21 @@ def model_summary(model) -> dict[str, Any]:
 
 
 def _wall_seconds(node: ProcessNode) -> float:
-    return (node.mtime - node.ctime).total_seconds()
+    """From creation to the end, or to now for a run that is still going."""
+    end = node.mtime if node.is_terminated else datetime.now(timezone.utc)
+    return (end - node.ctime).total_seconds()
 
 
 def _header(node: ProcessNode) -> dict[str, Any]:
+    """Which run, and where it stands: ``state`` is AiiDA's process state (``finished``, ``killed``, ``excepted``,
+    ``running``, ``waiting``, ``created``), ``status`` what AiiDA says of it (the reason a run was killed)."""
+    state = node.process_state
     return {
         'pk': node.pk,
         'uuid': node.uuid,
         'process': node.process_label,
+        'state': state.value if state is not None else None,
+        'status': node.process_status,
         'exit_status': node.exit_status,
         'exit_message': node.exit_message,
     }
@@ -48,6 +56,8 @@ def work_chain_timings(node: WorkChainNode) -> dict[str, Any]:
     ]
     wall = _wall_seconds(node)
     engine = sum(timing['wall_seconds'] for _, timing in jobs)
+    if not node.is_finished:  # killed, excepted or still running: no split of a wall time the jobs did not end
+        return {'wall_seconds': wall, 'so_far': not node.is_terminated, 'jobs': [], 'evaluate': []}
     evaluate = [
         {key: timing[key] for key in ('wall_seconds', 'model_seconds', 'atoms_per_second', 'device')} | {'pk': calc.pk}
         for calc, timing in jobs

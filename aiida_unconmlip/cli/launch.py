@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import re
+import signal
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 import click
 
@@ -73,6 +75,22 @@ def instantiate(launcher, builder):
         raise click.ClickException(VALIDATION_PREFIX.sub('', str(exc).strip().splitlines()[0])) from exc
 
 
+def stopped(node, signal_name: str, as_json: bool) -> NoReturn:
+    """A run stopped by SIGINT or SIGTERM: one line (and the JSON object) saying so, and the shell's exit status for
+    a command ended by that signal (130, 143)."""
+    killed = [child for child in node.called_descendants if child.is_killed]
+    if as_json:
+        payload = {'pk': node.pk, 'uuid': node.uuid, 'state': 'killed', 'status': node.process_status}
+        click.echo(json.dumps(payload))
+    subject = f'{node.process_label}<{node.pk}>' + (f' and the {len(killed)} processes it started' if killed else '')
+    click.echo(
+        f'Stopped by {signal_name}: {subject} {"were" if killed else "was"} killed and the jobs stopped; what was '
+        f'stored stays (verdi process show {node.pk})',
+        err=True,
+    )
+    sys.exit(128 + signal.Signals[signal_name].value)
+
+
 def launch(builder, daemon: bool, as_json: bool):
     """Submit to the daemon (print the PK, return None) or run here with progress (return the node): the process
     reports and, during long evaluate jobs, the engine's own count of structures done (:mod:`.job_progress`).
@@ -96,6 +114,8 @@ def launch(builder, daemon: bool, as_json: bool):
     runner = foreground_runner()
     with progress_on_stderr() as progress, rows_kept_across_commits(), evaluate_progress(runner, progress.say):
         _, node = instantiate(runner.run_get_node, builder)
+    if runner.stopped_by and node.is_killed:
+        stopped(node, runner.stopped_by, as_json)
     if not node.is_finished_ok:
         exit_message = node.exit_message or root_cause(node)
         if as_json:

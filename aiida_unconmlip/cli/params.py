@@ -102,9 +102,46 @@ SUPERCELL_SHAPE = click.option(
     help='From --min-length: diagonal repeats of the standardised cell (the default), or the smallest supercell, '
     'non-diagonal where that is smaller, whose periodic images are all --min-length apart.',
 )
-ROTATIONAL_AVERAGE = click.option(
-    '--rotational-average', 'l_max', type=click.IntRange(0, 20), help='Rotational average up to this l_max (0: off).'
-)
+# Rotated copies of each structure above which a rotational average needs --accept-cost: l_max 7 (780 copies) runs as
+# asked, l_max 8 (1292) and up say so first. The precise protocol's l_max 3 is 84 copies.
+ROTATED_COPIES_WITHOUT_CONFIRMATION = 1000
+
+
+def rotated_copies(l_max: int) -> int:
+    """How many times the rotational average up to ``l_max`` (with inversion) evaluates each structure."""
+    from ..engine.rotations import rotation_quadrature
+
+    return len(rotation_quadrature(l_max, inversion=True).weights)
+
+
+def ROTATIONAL_AVERAGE(command):
+    """``--rotational-average L`` and ``--accept-cost``: an average that multiplies the model's work by more than
+    :data:`ROTATED_COPIES_WITHOUT_CONFIRMATION` says so and runs only when confirmed."""
+
+    @functools.wraps(command)
+    def checked(*args, l_max: int | None = None, accept_cost: bool = False, **kwargs):
+        copies = rotated_copies(l_max) if l_max else 1
+        if copies > ROTATED_COPIES_WITHOUT_CONFIRMATION:
+            cost = f'--rotational-average {l_max} evaluates each structure {copies} times (rotated copies)'
+            if not accept_cost:
+                raise click.ClickException(
+                    f'{cost}, {copies} times the model work of the plain run: give --accept-cost to run it, or a '
+                    f'lower L (3 is 84 copies, what the precise protocol uses)'
+                )
+            click.echo(f'{cost}: {copies} times the model work of the plain run', err=True)
+        return command(*args, l_max=l_max, **kwargs)
+
+    checked = click.option(
+        '--accept-cost',
+        is_flag=True,
+        help=f'Run a rotational average of more than {ROTATED_COPIES_WITHOUT_CONFIRMATION} copies per structure.',
+    )(checked)
+    return click.option(
+        '--rotational-average',
+        'l_max',
+        type=click.IntRange(0, 20),
+        help='Rotational average up to this l_max (0: off); above l_max 7 with --accept-cost.',
+    )(checked)
 
 
 def walltime_seconds(_ctx, _param, value: str | None) -> int | None:

@@ -19,9 +19,19 @@ def load_node_or_fail(identifier: str):
         raise click.ClickException(f'no node with PK or UUID `{identifier}`') from exc
 
 
+def run_state(summary: dict) -> str:
+    """``exit status 0`` for a finished run; killed, excepted or still running ones say so, with AiiDA's reason."""
+    state = summary.get('state')
+    if state in (None, 'finished'):
+        return f'exit status {summary["exit_status"]}'
+    if state in ('created', 'running', 'waiting'):
+        return f'still running ({state}): what it has made so far'
+    return f'{state}' + (f': {summary["status"]}' if summary.get('status') else '') + ' (what it made before)'
+
+
 def echo_summary(summary: dict) -> None:
     """A human-readable rendering of a summary."""
-    click.echo(f'{summary["process"]}<{summary["pk"]}>  exit status {summary["exit_status"]}')
+    click.echo(f'{summary["process"]}<{summary["pk"]}>  {run_state(summary)}')
     click.echo(f'model: {summary["model"]["name"]} (sha256 {summary["model"]["sha256"][:12]}...)')
     if 'space_group' in summary:
         click.echo(f'space group: {summary["space_group"]["symbol"]} ({summary["space_group"]["number"]})')
@@ -72,7 +82,7 @@ def echo_summary(summary: dict) -> None:
     if 'energies' in summary:
         click.echo('energies (eV): ' + ', '.join(f'{e:.6f}' for e in summary['energies']))
     timings = summary.get('timings', {})
-    line = f'wall time: {timings.get("wall_seconds", 0):.1f} s'
+    line = f'wall time: {timings.get("wall_seconds", 0):.1f} s' + (' so far' if timings.get('so_far') else '')
     if 'engine_seconds' in timings:
         line += f' ({timings["engine_seconds"]:.1f} s in the engine, {timings["overhead_seconds"]:.1f} s around it)'
     click.echo(line)

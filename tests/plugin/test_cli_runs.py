@@ -96,8 +96,11 @@ def test_evaluate_and_relax_json(engine_code, shipped_models, tmp_path):
     assert len(payload['forces'][1]) == 32 and len(payload['stress']) == 2
     assert payload['restoration_steps'][0]['name'] == 'forces_mode'
     assert payload['restoration_steps'][0]['parameters'] == {'mode': 'conservative'}
+    chain = json.loads(invoke('provenance', payload['pk'], '--json').stdout)  # of an evaluate job itself
+    assert chain['model']['name'] == 'emt' and chain['structure'] is None  # its input is a set of structures
+    assert [step['name'] for step in chain['steps']] == [step['name'] for step in payload['restoration_steps']]
 
-    result = invoke('relax', tmp_path / 'cu.extxyz', '--model', 'emt', '--protocol', 'fast', '--json')
+    result = invoke('relax', f'{tmp_path / "cu.extxyz"}@0', '--model', 'emt', '--protocol', 'fast', '--json')
     assert result.exit_code == 0, result.output
     relaxed = json.loads(result.stdout)
     assert relaxed['converged'] and relaxed['space_group_output']['1e-05'] == 'Fm-3m (225)'
@@ -176,3 +179,19 @@ def test_isotropic_supercell_and_symprec_from_the_command_line(engine_code, ship
     frequencies = summary['bands']['frequencies_thz']
     assert frequencies['X'][0] == pytest.approx(frequencies['X'][1], abs=1e-6)  # TA degenerate at X
     assert max(abs(f) for f in frequencies['GAMMA'][:3]) < 1e-3
+
+
+def test_a_costly_rotational_average_runs_when_confirmed(engine_code, shipped_models, tmp_path):
+    """EMT is exactly rotation invariant: its average over 1292 rotated copies is its plain energy."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    atoms = bulk('Cu', 'fcc', a=3.6)
+    atoms.write(tmp_path / 'cu.extxyz')
+    result = invoke(
+        'evaluate', tmp_path / 'cu.extxyz', '--model', 'emt', '--rotational-average', '8', '--accept-cost', '--json'
+    )
+    assert result.exit_code == 0, result.output
+    assert '--rotational-average 8 evaluates each structure 1292 times' in result.stderr
+    atoms.calc = EMT()
+    assert json.loads(result.stdout)['energies'][0] == pytest.approx(atoms.get_potential_energy(), abs=1e-10)

@@ -311,6 +311,8 @@ def test_a_file_of_several_structures_needs_the_one_named(profile_env, shipped_m
         (['phonons', '{si}', '--min-length', 'nan'], 'displacements.min_length must hold finite numbers'),
         (['phonons', '{si}', '--symprec', 'nan'], 'must be a positive, finite length in Angstrom, not nan'),
         (['qha', '{si}', '--max-strain', 'nan'], 'volumes.max_linear_strain must hold finite numbers'),
+        (['relax', '{si}', '--rotational-average', '20'], 'evaluates each structure 13940 times (rotated copies)'),
+        (['phonons', '{si}', '--rotational-average', '8'], 'give --accept-cost to run it'),
         (['relax', '{si}', '--model', 'ase:x./proc/self/cwd/pwn'], 'is not a calculator class'),
         (['relax', '{si}', '--model', 'ase:ase.calculators.emt.EMT;touch x'], 'is not a calculator class'),
     ],
