@@ -18,6 +18,10 @@ from .sqlite_journal import ensure_write_ahead_log
 from .warm_engine import command_line_key, remember, warm_engine_prepend_text
 
 DEFAULT_PROFILE = 'unconmlip'
+# How long `verdi daemon stop/restart` waits for the daemon: AiiDA's 2 s default is too short while a job runs (the stop
+# took 8.1 to 9.6 s with a relaxation job running on the 2-core development machine, and `restart` then left the
+# daemon down: "Stopping the daemon... FAILED").
+DAEMON_TIMEOUT_SECONDS = 60
 ENGINE_CODE_LABEL = 'unconmlip-engine'
 TRAIN_CODE_LABEL = 'mtt'
 COMPUTER_LABEL = 'localhost'
@@ -70,6 +74,8 @@ def ensure_profile(name: str):
         echo.echo_success(f'created profile `{name}` (SQLite storage, ZeroMQ broker) in {config.dirpath}')
     else:
         echo.echo_report(f'profile `{name}` exists in {config.dirpath}')
+    if 'daemon.timeout' not in config.get_profile(name).options:  # a value of the user's stays
+        config.set_option('daemon.timeout', DAEMON_TIMEOUT_SECONDS, scope=name)
     if config.default_profile_name is None or name == DEFAULT_PROFILE:
         config.set_default_profile(name, overwrite=True)
     config.store()

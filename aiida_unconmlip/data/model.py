@@ -14,11 +14,13 @@ from typing import Any
 from aiida.orm import Computer, Data, QueryBuilder, SinglefileData
 
 from ..engine.errors import EngineError
-from ..engine.hashing import sha256_of_file
+from ..engine.hashing import sha256_of_file, sha256_of_stream
 from ..engine.potentials import BACKENDS, guess_backend, load_potential
 
 SHA256_PATTERN = re.compile(r'^[0-9a-f]{64}$')
 CAPABILITIES = ('conservative', 'direct_forces', 'direct_stress')
+# Whether each stored model's file, by node UUID, had the sha256 its node records, in this process.
+_HASH_CHECKED: dict[str, bool] = {}
 
 
 class ModelImportError(ValueError):
@@ -76,9 +78,18 @@ class ModelData(ModelAttributesMixin, SinglefileData):
 
     @classmethod
     def find(cls, sha256: str) -> ModelData | None:
-        """The stored model with this content hash, if any."""
+        """The stored model with this content hash, if any: one whose file has it, not only its record (a node
+        imported from an archive could claim another file's hash)."""
         query = QueryBuilder().append(cls, filters={'attributes.sha256': sha256})
-        return query.first(flat=True)
+        return next((node for node in query.all(flat=True) if node.holds_its_file()), None)
+
+    def holds_its_file(self) -> bool:
+        """Whether the stored file has the recorded sha256 (hashed once per node and process: stored files never
+        change)."""
+        if self.uuid not in _HASH_CHECKED:
+            with self.open(mode='rb') as handle:
+                _HASH_CHECKED[self.uuid] = sha256_of_stream(handle) == self.sha256
+        return _HASH_CHECKED[self.uuid]
 
     @classmethod
     def find_file(cls, path: str | Path) -> ModelData | None:

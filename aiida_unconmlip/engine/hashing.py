@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import ModelHashMismatch
 
+CHUNK_BYTES = 1 << 20
 
-def sha256_of_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
-    """Return the hex sha256 of a file, read in chunks so GB-sized models do not fill memory."""
+
+def sha256_of_stream(handle: BinaryIO) -> str:
+    """The hex sha256 of what ``handle`` reads, in chunks so GB-sized models do not fill memory."""
     digest = hashlib.sha256()
-    with open(path, 'rb') as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
+    while chunk := handle.read(CHUNK_BYTES):
+        digest.update(chunk)
     return digest.hexdigest()
+
+
+def sha256_of_file(path: str | Path) -> str:
+    """Return the hex sha256 of a file."""
+    with open(path, 'rb') as handle:
+        return sha256_of_stream(handle)
 
 
 def verify_sha256(path: str | Path, expected: str) -> None:

@@ -38,10 +38,11 @@ def import_model(
 
 
 def trained_model(sha256: str) -> ModelData | None:
-    """The model node with this hash that a calculation created (the one whose provenance is on record)."""
+    """The model node with this hash that a calculation created (the one whose provenance is on record), its file
+    hashed: a node of an archive can record any hash."""
     query = QueryBuilder().append(CalcJobNode, tag='training')
     query.append(ModelData, with_incoming='training', filters={'attributes.sha256': sha256})
-    return query.first(flat=True)
+    return next((node for node in query.all(flat=True) if node.holds_its_file()), None)
 
 
 def import_shipped_models() -> list[ModelData]:
@@ -60,6 +61,12 @@ def import_shipped_models() -> list[ModelData]:
             if trained_model(model.sha256) is None:
                 import_provenance(model.provenance)
             node = trained_model(model.sha256)
+            if node is None:  # the archive's nodes are here already (same UUIDs), but not with this file
+                raise ModelImportError(
+                    f'the profile has the nodes of shipped model {model.name} with another file in place of its '
+                    f'own (sha256 {model.sha256[:12]}...), imported from an archive that claims them: delete those '
+                    'nodes (verdi node delete) and run setup again'
+                )
         if node.label != model.name:
             claim(node, model.name)
         nodes.append(node)

@@ -28,7 +28,7 @@ def named(name: str):
     """The model called ``name``: a shipped model by its hash, any other by its label; None if there is none."""
     sha256 = shipped_sha256(name)
     if sha256 is not None:
-        return QueryBuilder().append(MODEL_TYPES, filters={'attributes.sha256': sha256}).first(flat=True)
+        return ModelData.find(sha256)  # shipped models are files here: the one whose file has the hash
     holders = QueryBuilder().append(MODEL_TYPES, filters={'label': name}).all(flat=True)
     if len(holders) > 1:
         raise ModelImportError(

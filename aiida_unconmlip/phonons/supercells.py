@@ -14,6 +14,7 @@ the unit cell); its basis is Minkowski-reduced (ASE's ``minkowski_reduce``).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -26,8 +27,9 @@ SUPERCELL_SHAPES = ('diagonal', 'isotropic')
 # supercell with images at least d apart is smaller.
 DENSEST_PACKING_VOLUME = 1 / math.sqrt(2)
 LENGTH_TOLERANCE = 1e-8
-# Hermite normal forms looked at before the search gives up for the diagonal supercell or k x k x k unit cells: tiny
-# cells at a long minimum length have millions (a 2.5 A simple cubic cell at 20 A).
+# Hermite normal forms (with no row shorter than the minimum length) looked at before the search gives up for the
+# diagonal supercell or k x k x k unit cells: tiny cells at a long minimum length have millions (a 2.5 A simple cubic
+# cell at 20 A).
 MAX_FORMS_SEARCHED = 1_000_000
 SHORT_VECTORS_PER_PASS = 16
 
@@ -44,20 +46,32 @@ def minimum_image_distance(lattice: np.ndarray) -> float:
     return float(np.linalg.norm(reduced, axis=1).min())
 
 
-def hermite_normal_forms(determinant: int) -> np.ndarray:
-    """Every Hermite normal form of ``determinant``, rows ``(a, 0, 0), (b, c, 0), (d, e, f)`` with ``0 <= b, d < a``
-    and ``0 <= e < c``: one per sublattice of that index (its rows span it), shape (n, 3, 3)."""
+def hermite_normal_forms(determinant: int, cell: np.ndarray, min_length: float) -> np.ndarray:
+    """The Hermite normal forms of ``determinant`` whose rows are all at least ``min_length`` long in ``cell``, shape
+    (n, 3, 3). The forms, rows ``(a, 0, 0), (b, c, 0), (d, e, f)`` with ``0 <= b, d < a`` and ``0 <= e < c``, are
+    one per sublattice of that index; each row is a vector of its sublattice, so a short row rules it out, and rows
+    are tested as they are built (most forms of a small cell at a long length never are)."""
     forms = []
-    for a in (d for d in range(1, determinant + 1) if determinant % d == 0):
+    long_enough = min_length - LENGTH_TOLERANCE
+    for a in (k for k in range(1, determinant + 1) if determinant % k == 0):
+        if a * np.linalg.norm(cell[0]) < long_enough:
+            continue
         rest = determinant // a
-        for c in (d for d in range(1, rest + 1) if rest % d == 0):
+        for c in (k for k in range(1, rest + 1) if rest % k == 0):
             f = rest // c
-            b, d, e = (axis.ravel() for axis in np.meshgrid(np.arange(a), np.arange(a), np.arange(c), indexing='ij'))
-            block = np.zeros((len(b), 3, 3), dtype=np.int64)
+            b = np.arange(a)
+            b = b[np.linalg.norm(b[:, None] * cell[0] + c * cell[1], axis=1) >= long_enough]
+            d, e = (axis.ravel() for axis in np.meshgrid(np.arange(a), np.arange(c), indexing='ij'))
+            third = np.linalg.norm(d[:, None] * cell[0] + e[:, None] * cell[1] + f * cell[2], axis=1) >= long_enough
+            d, e = d[third], e[third]
+            if not len(b) or not len(d):
+                continue
+            block = np.zeros((len(b) * len(d), 3, 3), dtype=np.int64)
             block[:, 0, 0], block[:, 1, 1], block[:, 2, 2] = a, c, f
-            block[:, 1, 0], block[:, 2, 0], block[:, 2, 1] = b, d, e
+            block[:, 1, 0] = np.repeat(b, len(d))
+            block[:, 2, 0], block[:, 2, 1] = np.tile(d, len(b)), np.tile(e, len(b))
             forms.append(block)
-    return np.concatenate(forms)
+    return np.concatenate(forms) if forms else np.zeros((0, 3, 3), dtype=np.int64)
 
 
 def adjugates(matrices: np.ndarray) -> np.ndarray:
@@ -96,28 +110,36 @@ def keep_point_group(forms: np.ndarray, rotations: np.ndarray) -> np.ndarray:
 
 
 def isotropic_supercell_matrix(unitcell: Atoms, min_length: float, symprec: float) -> list[list[int]]:
-    """The smallest point-group-keeping supercell whose periodic images are at least ``min_length`` apart."""
-    cell = unitcell.cell.array
-    dataset = spglib.get_symmetry_dataset((cell, unitcell.get_scaled_positions(), unitcell.numbers), symprec=symprec)
-    if dataset is None:
+    """The smallest point-group-keeping supercell whose periodic images are at least ``min_length`` apart.
+
+    Remembered per crystal in this process: a run's input check and its displacement step ask for the same one."""
+    crystal = (unitcell.cell.array, unitcell.get_scaled_positions(), np.asarray(unitcell.numbers, dtype=np.int64))
+    if spglib.get_symmetry_dataset(crystal, symprec=symprec) is None:
         raise ValueError(f'spglib found no space group for {unitcell.get_chemical_formula()} at symprec {symprec}')
+    key = tuple(np.ascontiguousarray(array).tobytes() for array in crystal)
+    return [list(row) for row in _isotropic_supercell_matrix(key, float(min_length), float(symprec))]
+
+
+@functools.lru_cache(maxsize=64)
+def _isotropic_supercell_matrix(crystal: tuple[bytes, bytes, bytes], min_length: float, symprec: float) -> tuple:
+    cell = np.frombuffer(crystal[0]).reshape(3, 3)
+    positions, numbers = np.frombuffer(crystal[1]).reshape(-1, 3), np.frombuffer(crystal[2], dtype=np.int64)
+    dataset = spglib.get_symmetry_dataset((cell, positions, numbers), symprec=symprec)
     rotations = np.unique(np.asarray(dataset.rotations, dtype=np.int64), axis=0)
     fallback = _fallback(cell, min_length)
     smallest = max(1, math.ceil(DENSEST_PACKING_VOLUME * min_length**3 / abs(np.linalg.det(cell)) - 1e-9))
     too_short, generators, searched = short_vectors(cell, min_length), group_generators(rotations), 0
     for determinant in range(smallest, round(np.linalg.det(fallback))):
-        forms = hermite_normal_forms(determinant)
+        forms = hermite_normal_forms(determinant, cell, min_length)
         searched += len(forms)
         if searched > MAX_FORMS_SEARCHED:
             break
-        # each row is a lattice vector of the supercell: a short one rules the form out before the full test
-        forms = forms[np.linalg.norm(forms @ cell, axis=2).min(axis=1) >= min_length - LENGTH_TOLERANCE]
         forms = forms[keep_point_group(forms, generators)]
         if len(forms) and len(too_short):
             forms = _without_short_vectors(forms, too_short)
         if len(forms):
-            return _best_of(forms, cell)
-    return fallback.tolist()
+            return tuple(map(tuple, _best_of(forms, cell)))
+    return tuple(map(tuple, fallback.tolist()))
 
 
 def _fallback(cell: np.ndarray, min_length: float) -> np.ndarray:

@@ -27,7 +27,7 @@ def copper_job():
     """EMT forces of copper's fc3 displacements (and fc2 in its own supercell, undisplaced supercells appended)."""
     values = parse_kappa_displacements({'min_length': 7.0, 'fc2_min_length': 10.0, 'subtract_residual_forces': True})
     unitcell = bulk('Cu', 'fcc', a=3.61, cubic=True)
-    ph3 = make_phono3py(unitcell, *supercell_matrices(unitcell, values), 1e-5)
+    ph3 = make_phono3py(unitcell, *supercell_matrices(unitcell, values, 1e-5), 1e-5)
     supercells, layout = generate_displacements(ph3, values)
     forces = []
     for atoms in supercells:

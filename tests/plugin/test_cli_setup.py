@@ -5,13 +5,17 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from aiida_unconmlip.cli.config_dir import resolve_aiida_path
+from aiida_unconmlip.engine.warm import stop_warm_engines
 
 BIN = Path(sys.executable).parent
+EXAMPLES = Path(__file__).resolve().parents[2] / 'docs' / 'examples'
 
 
 def run(args, env, check=True):
@@ -121,3 +125,33 @@ def test_setup_takes_the_profile_named_on_the_command_group(fresh_environment):
     output = again.stdout + again.stderr
     assert 'profile `second` exists' in output and 'profile `second` is ready' in output
     assert '`unconmlip`' not in output
+
+
+def test_the_daemon_survives_a_restart_while_a_job_runs(fresh_environment, monkeypatch):
+    """AiiDA's 2 s daemon timeout left the embedded profile's daemon down after `verdi daemon restart` while a job
+    ran; setup gives the profile a timeout that the stop needs."""
+    _, env = fresh_environment
+    run([BIN / 'aiida-unconmlip', 'setup'], env)
+    assert run([BIN / 'verdi', '-p', 'unconmlip', 'config', 'get', 'daemon.timeout'], env).stdout.strip() == '60'
+    run([BIN / 'verdi', '-p', 'unconmlip', 'daemon', 'start'], env)
+    pk = None
+    try:
+        submitted = run(
+            [BIN / 'aiida-unconmlip', 'relax', EXAMPLES / 'si.cif', '--rotational-average', '6', '--daemon', '--json'],
+            env,
+        )
+        pk = json.loads(submitted.stdout)['pk']
+        deadline = time.monotonic() + 120
+        while 'job state RUNNING' not in run([BIN / 'verdi', 'process', 'list', '-p', '1'], env).stdout:
+            assert time.monotonic() < deadline, 'the relaxation job did not start'
+            time.sleep(1)
+        restart = run([BIN / 'verdi', '-p', 'unconmlip', 'daemon', 'restart'], env, check=False)
+        assert 'FAILED' not in restart.stdout + restart.stderr and restart.returncode == 0, restart.stderr
+        assert 'Daemon is running' in run([BIN / 'verdi', '-p', 'unconmlip', 'daemon', 'status'], env).stdout
+    finally:
+        if pk is not None:
+            run([BIN / 'verdi', '-p', 'unconmlip', 'process', 'kill', str(pk), '-t', '0'], env, check=False)
+        run([BIN / 'verdi', '-p', 'unconmlip', 'daemon', 'stop'], env, check=False)
+        # the embedded broker may not hand the run to the restarted worker (docs/phonons.rst): its job is stopped here
+        monkeypatch.setattr(tempfile, 'tempdir', env['TMPDIR'])
+        stop_warm_engines()

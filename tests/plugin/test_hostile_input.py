@@ -18,6 +18,7 @@ from ase.io import write
 from aiida_unconmlip.calcjobs.evaluate import EvaluateCalculation
 from aiida_unconmlip.data import ModelData, ModelImportError, StructureSetData
 from aiida_unconmlip.engine.errors import ModelUnreadable
+from aiida_unconmlip.engine.hashing import sha256_of_file
 from aiida_unconmlip.engine.io import ERROR_FILE, write_job
 from aiida_unconmlip.engine.potentials.ase_backend import ALLOW_VARIABLE, calculator_class
 from aiida_unconmlip.models.importing import import_model
@@ -330,3 +331,36 @@ def test_non_finite_parameters_and_malformed_specs_are_refused_before_anything_i
     assert message in one_line_error(result)
     assert node_count() == before
     assert sorted(path.name for path in tmp_path.iterdir()) == ['si.cif']  # nothing written where the command ran
+
+
+def impostor(claimed_sha256: str, label: str, tmp_path: Path) -> ModelData:
+    """What a crafted archive can put in a profile: a model node recording another file's hash (and name)."""
+    spec = tmp_path / f'impostor-{label}.json'
+    spec.write_text(json.dumps({'calculator': 'ase.calculators.lj.LennardJones', 'name': label}))
+    node = ModelData(file=spec, filename=spec.name)
+    real = ModelData.import_file(spec, store=False)
+    for key, value in real.base.attributes.all.items():
+        node.base.attributes.set(key, value)
+    node.base.attributes.set('sha256', claimed_sha256)
+    node.label = label
+    return node.store()
+
+
+def test_a_node_claiming_another_files_hash_is_never_taken_for_it(shipped_models, tmp_path):
+    from aiida.tools import delete_nodes
+
+    from aiida_unconmlip.models.importing import import_shipped_models
+
+    genuine = shipped_models['emt']
+    morse = tmp_path / 'morse.json'
+    morse.write_text(json.dumps({'calculator': 'ase.calculators.morse.MorsePotential', 'name': 'morse-here'}))
+    fakes = [impostor(genuine.sha256, 'emt', tmp_path), impostor(sha256_of_file(morse), 'morse-here', tmp_path)]
+    try:
+        assert not fakes[0].holds_its_file() and genuine.holds_its_file()
+        assert resolve_model('emt').pk == genuine.pk
+        assert {node.model_name: node.pk for node in import_shipped_models()}['emt'] == genuine.pk
+        imported = import_model(morse)
+        assert imported.pk not in {fake.pk for fake in fakes} and imported.holds_its_file()
+        assert imported.architecture == 'ase.calculators.morse.MorsePotential'
+    finally:
+        delete_nodes([fake.pk for fake in fakes], dry_run=False)

@@ -56,6 +56,7 @@ def test_work_chain_equals_plain_phonopy_and_ase(engine_code, shipped_models, mo
     results, _ = run_phonons(engine_code, structure, shipped_models[model_name])
     with results['phonopy_yaml'].as_path() as path:
         supercell_matrix = phonopy.load(path, produce_fc=False).supercell_matrix
+    assert results['supercell_matrix'].get_list() == supercell_matrix.tolist()  # the run's output is phonopy's
     bands = results['band_structure']
     expected = plain_phonopy_frequencies(
         results['structure'].get_ase(), supercell_matrix, calculator, bands.get_kpoints()

@@ -77,6 +77,7 @@ def test_work_chain_equals_plain_phono3py_and_ase(
     )
     with results['phono3py_params'].as_path() as path:
         supercell_matrix = phono3py.load(path, produce_fc=False).supercell_matrix
+    assert results['supercell_matrix'].get_list() == supercell_matrix.tolist()
     unitcell = results['structure'].get_ase()
     symmetrize = not restoration
     expected = plain_phono3py_kappa(
