@@ -126,7 +126,12 @@ def test_phonons_through_slurm_over_ssh_equal_the_embedded_run():
     cluster = cli('-p', 'unconmlip-cluster', 'phonons', SI_CIF, '--protocol', 'fast', '--code', CODE)
     assert cluster['exit_status'] == 0
     for label, values in embedded['bands']['frequencies_thz'].items():
-        np.testing.assert_allclose(cluster['bands']['frequencies_thz'][label], values, atol=1e-8)
+        ours, theirs = np.array(cluster['bands']['frequencies_thz'][label]), np.array(values)
+        if label == 'GAMMA':  # the three acoustic modes are zeros to numerical noise, which the square root of
+            # near-zero eigenvalues magnifies (seen here: 1e-7 THz apart); they must be zero in both
+            assert np.abs(ours[:3]).max() < 1e-6 and np.abs(theirs[:3]).max() < 1e-6
+            ours, theirs = ours[3:], theirs[3:]
+        np.testing.assert_allclose(ours, theirs, atol=1e-8, err_msg=label)
     from aiida.orm import CalcJobNode, load_node
 
     jobs = [node for node in load_node(cluster['pk']).called_descendants if isinstance(node, CalcJobNode)]
