@@ -25,7 +25,7 @@ os.environ['PATH'] = f'{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 
 import pytest
 
-from tests.helpers import train_tiny_pet
+from tests.helpers import process_has_ended, train_tiny_pet
 from tests.nan_model import write_nan_model
 
 pytest_plugins = ['aiida.tools.pytest_fixtures']
@@ -137,13 +137,9 @@ def private_warm_engines(monkeypatch, tmp_path_factory) -> Path:
         pids = stop_warm_engines()
     deadline = time.monotonic() + 30
     while pids and time.monotonic() < deadline:
-        pids = [pid for pid in pids if Path(f'/proc/{pid}').exists() and not _is_zombie(pid)]
+        pids = [pid for pid in pids if not process_has_ended(pid)]
         time.sleep(0.05)
     assert not pids, f'warm engine processes {pids} did not stop'
-
-
-def _is_zombie(pid: int) -> bool:
-    return Path(f'/proc/{pid}/stat').read_bytes().rsplit(b')', 1)[1].split()[0] == b'Z'
 
 
 @pytest.fixture(autouse=True)

@@ -114,3 +114,11 @@ def rattled_copper(count: int) -> list:
         atoms.rattle(0.05, seed=seed)
         cells.append(atoms)
     return cells
+
+
+def process_has_ended(pid: int) -> bool:
+    """Gone, or a zombie that nobody reaps (PID 1 of a container need not)."""
+    try:
+        return Path(f'/proc/{pid}/stat').read_bytes().rsplit(b')', 1)[1].split()[0] == b'Z'
+    except FileNotFoundError:
+        return True

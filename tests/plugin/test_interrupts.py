@@ -14,6 +14,7 @@ from aiida.orm import CalcFunctionNode, CalcJobNode, InstalledCode, ProcessNode,
 from ase.build import bulk
 
 from aiida_unconmlip.cli.warm_engine import warm_engine_prepend_text
+from tests.helpers import process_has_ended
 
 BIN = Path(sys.executable).parent
 EXAMPLES = Path(__file__).resolve().parents[2] / 'docs' / 'examples'
@@ -47,14 +48,6 @@ def running_job(label: str, after: int) -> CalcJobNode | None:
     )
     node = query.first(flat=True)
     return node if node is not None and node.get_job_id() and node.get_scheduler_state() is not None else None
-
-
-def has_ended(pid: int) -> bool:
-    """Gone, or a zombie that nobody reaps (PID 1 of a container need not)."""
-    try:
-        return Path(f'/proc/{pid}/stat').read_bytes().rsplit(b')', 1)[1].split()[0] == b'Z'
-    except FileNotFoundError:
-        return True
 
 
 def cli(env: dict, *args) -> subprocess.CompletedProcess:
@@ -111,7 +104,7 @@ def test_a_signal_stops_the_whole_run_and_its_job(
     for node in processes:
         assert node.is_killed and node.is_sealed, f'{node.process_label}<{node.pk}> is {node.process_state}'
         assert node.process_status == f'the foreground command received {name}'
-    wait_for(lambda: has_ended(int(job.get_job_id())), 10, 'end of the job script')
+    wait_for(lambda: process_has_ended(int(job.get_job_id())), 10, 'end of the job script')
     stopped = f'{job.get_remote_workdir()}: stopped, its job was killed'  # at its next Python instruction
     wait_for(lambda: stopped in warm_engine_log(private_warm_engines), 30, 'stopped job in the warm engine log')
 
