@@ -18,6 +18,7 @@ from phono3py import Phono3py
 from phono3py.file_IO import write_fc2_to_hdf5, write_fc3_to_hdf5
 
 from ..engine.restoration import StepRecord
+from ..timing import PhaseClock
 from .parameters import FC_CALCULATORS
 from .setup import Layout, from_yaml_text, split_forces, to_yaml_text
 
@@ -45,21 +46,24 @@ class ConductivityResults:
     arrays: dict[str, np.ndarray]
     diagnostics: dict[str, Any]
     records: list[StepRecord]
+    phase_seconds: dict[str, float]
 
 
 def _relative_change(before: np.ndarray, after: np.ndarray) -> float:
     return float(np.linalg.norm(after - before) / np.linalg.norm(before))
 
 
-def produce_force_constants(ph3: Phono3py, method: str, symmetrize: bool) -> StepRecord | None:
-    """fc3 and fc2 from the forces set on ``ph3``; with ``symmetrize``, the translational sum rules, index
-    permutation and the space group imposed by symfc's projector, and the record of how much that changed each."""
+def produce_force_constants(ph3: Phono3py, method: str) -> None:
+    """fc3 and fc2 from the forces set on ``ph3``."""
     calculator = FC_CALCULATORS[method]
     ph3.produce_fc3(fc_calculator=calculator)
     if ph3.phonon_supercell_matrix is not None:
         ph3.produce_fc2(fc_calculator=calculator)
-    if not symmetrize:
-        return None
+
+
+def symmetrize_force_constants(ph3: Phono3py) -> StepRecord:
+    """The translational sum rules, index permutation and the space group imposed on fc3 and fc2 by symfc's
+    projector, and the record of how much that changed each."""
     raw_fc3, raw_fc2 = ph3.fc3.copy(), ph3.fc2.copy()
     ph3.symmetrize_fc3(use_symfc_projector=True)
     ph3.symmetrize_fc2(use_symfc_projector=True)
@@ -151,13 +155,21 @@ def compute_conductivity(
     """Everything the thermal-conductivity work chain reports, from phono3py's setup yaml and the forces of its
     displaced supercells (laid out as ``request.layout`` says)."""
     values = request.conductivity
-    ph3 = from_yaml_text(setup_yaml, request.symprec)
-    fc3_forces, fc2_forces = split_forces(forces, request.layout, ph3)
-    ph3.forces = fc3_forces
-    if fc2_forces is not None:
-        ph3.phonon_forces = fc2_forces
-    record = produce_force_constants(ph3, values['force_constants'], request.symmetrize)
-    conductivity = solve_conductivity(ph3, values)
+    phases = PhaseClock()
+    with phases('load'):
+        ph3 = from_yaml_text(setup_yaml, request.symprec)
+        fc3_forces, fc2_forces = split_forces(forces, request.layout, ph3)
+        ph3.forces = fc3_forces
+        if fc2_forces is not None:
+            ph3.phonon_forces = fc2_forces
+    with phases('force_constants'):
+        produce_force_constants(ph3, values['force_constants'])
+    records = []
+    if request.symmetrize:
+        with phases('force_constant_symmetrization'):
+            records.append(symmetrize_force_constants(ph3))
+    with phases('conductivity'):
+        conductivity = solve_conductivity(ph3, values)
     frequencies = np.asarray(conductivity.frequencies)
     tolerance = values['imaginary_tolerance_thz']
     arrays = {
@@ -177,10 +189,13 @@ def compute_conductivity(
         'displacements': request.layout.as_dict(),
         'voigt_order': list(VOIGT_ORDER),
     }
+    with phases('outputs'):
+        params, files = to_yaml_text(ph3), force_constants_hdf5(ph3)
     return ConductivityResults(
-        phono3py_params=to_yaml_text(ph3),
-        force_constant_files=force_constants_hdf5(ph3),
+        phono3py_params=params,
+        force_constant_files=files,
         arrays=arrays,
         diagnostics=diagnostics,
-        records=[record] if record else [],
+        records=records,
+        phase_seconds=phases.seconds,
     )

@@ -10,6 +10,7 @@ zero for an exactly equivariant model, and a measure of how far an unconstrained
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
-from .batching import default_atoms_per_batch, run_in_batches
+from .batching import BudgetTuner, default_atoms_per_batch, run_in_batches
 from .errors import NonFiniteOutput
 from .potentials import Potential
 from .potentials.base import OverlappingAtoms
@@ -128,6 +129,14 @@ def inference_records(
     return records
 
 
+_TUNERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def budget_tuner(potential: Potential) -> BudgetTuner:
+    """The batch-budget tuner of a loaded model: what it measured carries over to the next job of the same model."""
+    return _TUNERS.setdefault(potential, BudgetTuner())
+
+
 def evaluate_structures(
     potential: Potential,
     structures: list[Atoms],
@@ -136,7 +145,9 @@ def evaluate_structures(
     on_finished: Callable[[list[StructureResult]], None] | None = None,
 ) -> EvaluationResult:
     """Predict energies, forces and stresses of ``structures`` with the requested restoration applied; batches hold
-    at most ``max_atoms_per_batch`` atoms (rotated copies count), by default the device's own budget.
+    at most ``max_atoms_per_batch`` atoms (rotated copies count), by default the device's own budget (on the CPU, the
+    number of structures per call measured fastest for their size, :class:`~.batching.BudgetTuner`). Calls run side
+    by side where the potential serves several at once and there is more than one structure.
 
     ``on_finished`` is called with the structures finished after each batch (all their rotated copies evaluated), so
     a caller can keep what is done when the job is stopped before the end.
@@ -172,10 +183,19 @@ def evaluate_structures(
         if finished and on_finished is not None:
             on_finished(finished)
 
+    calls = min(potential.max_concurrent_calls, len(copies))
+    tuner = budget_tuner(potential) if max_atoms_per_batch is None else None
     try:
-        stats = run_in_batches(
-            lambda batch: potential.predict(batch, restoration.forces_mode), copies, sizes, max_atoms_per_batch, collect
-        )
+        with potential.concurrent(calls):
+            stats = run_in_batches(
+                lambda batch: potential.predict(batch, restoration.forces_mode),
+                copies,
+                sizes,
+                max_atoms_per_batch,
+                collect,
+                concurrent_calls=calls,
+                tuner=tuner,
+            )
     except OverlappingAtoms as exc:
         raise overlap_error(exc.position // n_rotations, exc.first, exc.second, exc.distance) from exc
 
@@ -194,6 +214,8 @@ def evaluate_structures(
         'splits_after_out_of_memory': stats.splits_after_out_of_memory,
         'max_atoms_per_batch': max_atoms_per_batch,
         'final_max_atoms_per_batch': stats.final_max_atoms,
+        'structures_per_call': tuner.chosen(set(sizes)) if tuner else None,
+        'concurrent_calls': stats.concurrent_calls,
         'phase_seconds': phases,
         'device': potential.device,
     }

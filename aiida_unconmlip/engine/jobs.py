@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from ..timing import PhaseClock
 from .errors import EXIT_CRASH, EXIT_ENGINE_ERROR, EngineCrash, EngineError
 from .evaluate import evaluate_structures, inference_records
 from .io import (
@@ -46,14 +47,17 @@ def run_job(folder: str | Path, load: PotentialLoader = load_potential) -> None:
 
         run_phono3py_job(folder, spec)
         return
-    job = read_job(folder, spec)
-    potential = load(
-        job.model.path, job.model.backend, job.model.sha256, device=job.settings.device, dtype=job.settings.dtype
-    )
+    phases = PhaseClock()
+    with phases('read'):
+        job = read_job(folder, spec)
+    with phases('model_load'):
+        potential = load(
+            job.model.path, job.model.backend, job.model.sha256, device=job.settings.device, dtype=job.settings.dtype
+        )
     if job.task == 'relax':
-        run_relaxation(folder, job, potential)
+        run_relaxation(folder, job, potential, phases)
     else:
-        run_evaluation(folder, job, potential)
+        run_evaluation(folder, job, potential, phases)
 
 
 def run_folder(folder: str | Path, load: PotentialLoader = load_potential) -> int:
@@ -71,34 +75,42 @@ def run_folder(folder: str | Path, load: PotentialLoader = load_potential) -> in
     return 0
 
 
-def run_evaluation(folder: str | Path, job: Job, potential: Potential) -> None:
+def run_evaluation(folder: str | Path, job: Job, potential: Potential, phases: PhaseClock) -> None:
     """Evaluate the job's structures, keeping each batch's finished structures on disk as it goes."""
     start, parts, done = time.perf_counter(), itertools.count(), [0]
     quadrature = rotation_quadrature(job.restoration.l_max, job.restoration.inversion)
 
     def keep(finished: list) -> None:
-        write_partial(
-            folder, next(parts), finished, inference_records(potential, job.restoration, quadrature, finished)
-        )
+        with phases('keep_partial'):
+            write_partial(
+                folder, next(parts), finished, inference_records(potential, job.restoration, quadrature, finished)
+            )
         done[0] += len(finished)
         print(f'[{time.perf_counter() - start:8.1f} s] {done[0]}/{len(job.structures)} structures done', flush=True)
 
     result = evaluate_structures(
         potential, job.structures, job.restoration, job.settings.max_atoms_per_batch, on_finished=keep
     )
+    result.timing['job_phase_seconds'] = phases.seconds
     write_results(folder, result, asdict(potential.description))
     remove_partial(folder)
 
 
-def run_relaxation(folder: str | Path, job: Job, potential: Potential) -> None:
+def run_relaxation(folder: str | Path, job: Job, potential: Potential, phases: PhaseClock) -> None:
     start = time.perf_counter()
-    results, records = relax_structures(
-        potential, job.structures, job.restoration, job.fix_symmetry, job.relax, job.settings.max_atoms_per_batch
-    )
+    model_phases = dict(potential.phase_seconds)
+    with phases('relaxation'):
+        results, records = relax_structures(
+            potential, job.structures, job.restoration, job.fix_symmetry, job.relax, job.settings.max_atoms_per_batch
+        )
     timing = {
         'wall_seconds': time.perf_counter() - start,
         'device': potential.device,
         'structures': len(results),
         'steps': sum(r.steps for r in results),
+        'job_phase_seconds': phases.seconds,
+        'model_phase_seconds': {
+            name: seconds - model_phases.get(name, 0.0) for name, seconds in potential.phase_seconds.items()
+        },
     }
     write_relax_results(folder, results, records, timing, asdict(potential.description))

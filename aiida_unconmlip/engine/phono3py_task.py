@@ -67,5 +67,9 @@ def run_phono3py_job(folder: str | Path, spec: dict[str, Any]) -> None:
         None,
         results.records,
         diagnostics=results.diagnostics,
-        timing={'wall_seconds': time.perf_counter() - start, 'supercells': len(forces)},
+        timing={
+            'wall_seconds': time.perf_counter() - start,
+            'supercells': len(forces),
+            'job_phase_seconds': results.phase_seconds,
+        },
     )

@@ -12,7 +12,8 @@ DTYPES = ('float32', 'float64')
 @dataclass(frozen=True)
 class EngineSettings:
     """``dtype`` None keeps the model's own precision; ``max_atoms_per_batch`` counts rotated copies too, and None
-    means the budget measured best for the device (:data:`aiida_unconmlip.engine.batching.ATOMS_PER_BATCH`)."""
+    means the device's budget (:data:`aiida_unconmlip.engine.batching.ATOMS_PER_BATCH`; on the CPU, measured in the
+    job for each structure size)."""
 
     device: str = 'auto'
     dtype: str | None = None

@@ -16,7 +16,6 @@ With one core, without ``fork``, or for a supercell the basis does not match, ph
 from __future__ import annotations
 
 import multiprocessing
-import os
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,8 @@ from typing import Any
 import numpy as np
 from phonopy import Phonopy
 from phonopy.structure.atoms import PhonopyAtoms
+
+from ..cores import usable_cores
 
 Cell = tuple[np.ndarray, np.ndarray, np.ndarray]  # lattice (rows), fractional positions, atomic numbers
 
@@ -98,11 +99,6 @@ def _build_and_send(connection, supercell: PhonopyAtoms, symprec: float) -> None
         basis = None
     connection.send(basis)
     connection.close()
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its affinity: what a scheduler gave the job)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
 
 
 class BasisAhead:

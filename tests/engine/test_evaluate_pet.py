@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from ase.build import bulk
 from scipy.spatial.transform import Rotation
 
@@ -62,6 +63,27 @@ def test_batched_and_one_by_one_predictions_agree(pet):
     np.testing.assert_allclose(batched.energies, single.energies, rtol=1e-10)
     for a, b in zip(batched.forces, single.forces, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-10)
+
+
+def test_calls_side_by_side_on_copies_of_the_model_equal_calls_one_by_one(pet, monkeypatch):
+    structures = [rattled_silicon(seed) for seed in range(6)]
+    monkeypatch.setattr(pet, 'max_concurrent_calls', 1)
+    one_by_one = evaluate_structures(pet, structures, max_atoms_per_batch=8)
+    monkeypatch.setattr(pet, 'max_concurrent_calls', 2)  # also on a machine with one core
+    threads = torch.get_num_threads()
+    side_by_side = evaluate_structures(pet, structures, max_atoms_per_batch=8)
+    assert one_by_one.timing['concurrent_calls'] == 1 and side_by_side.timing['concurrent_calls'] == 2
+    assert torch.get_num_threads() == threads  # the threads shared out during the calls are given back
+    np.testing.assert_allclose(side_by_side.energies, one_by_one.energies, rtol=1e-12)
+    for a, b in zip(side_by_side.forces, one_by_one.forces, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-12)
+    np.testing.assert_allclose(side_by_side.stresses, one_by_one.stresses, atol=1e-12)
+
+
+def test_budget_left_to_the_engine_is_measured_per_size_and_reported(pet):
+    result = evaluate_structures(pet, [rattled_silicon(seed) for seed in range(8)])
+    assert set(result.timing['structures_per_call']) == {8}
+    assert result.timing['max_atoms_per_batch'] is None
 
 
 def test_conservative_forces_are_minus_the_energy_gradient(pet):

@@ -21,6 +21,7 @@ import importlib
 import json
 import os
 import time
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,10 @@ def check_distances(position: int, atoms: Atoms) -> None:
 
 
 class AsePotential:
-    """An ASE calculator behind the engine's batch interface (evaluated one structure after another)."""
+    """An ASE calculator behind the engine's batch interface (evaluated one structure after another: a calculator
+    object keeps state between calls, so calls never run at once)."""
+
+    max_concurrent_calls = 1
 
     def __init__(self, path: str | Path):
         spec = read_spec(path)
@@ -122,6 +126,9 @@ class AsePotential:
             dtype='float64',
             capabilities={'conservative': True, 'direct_forces': False, 'direct_stress': False},
         )
+
+    def concurrent(self, calls: int) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def predict(self, structures: list[Atoms], forces_mode: str) -> list[Prediction]:
         if forces_mode != 'conservative':

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -51,7 +52,12 @@ class Potential(Protocol):
     description: ModelDescription
     device: str
     phase_seconds: dict[str, float]  # seconds spent in each phase of predict (transfer, forward...), cumulative
+    max_concurrent_calls: int  # predict calls that may run at once, in threads (1: one after another)
 
     def predict(self, structures: list[Atoms], forces_mode: str) -> list[Prediction]:
         """Return one prediction per structure, in order."""
+        ...
+
+    def concurrent(self, calls: int) -> AbstractContextManager[None]:
+        """Ready for ``calls`` (at most ``max_concurrent_calls``) predict calls at once while the context lasts."""
         ...

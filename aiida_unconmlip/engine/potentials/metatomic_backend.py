@@ -13,16 +13,21 @@ cells); a job's structures rarely share one shape, which is what the optimisatio
 from __future__ import annotations
 
 import itertools
+import queue
+import threading
 import time
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from ase import Atoms
 from ase.data import chemical_symbols
 
+from ...cores import usable_cores
 from ..errors import ModelUnreadable, UnsupportedCapability
 from ..structures import MIN_DISTANCE
 from .ase_backend import check_distances
@@ -32,6 +37,7 @@ TORCH_DTYPES = {'float32': torch.float32, 'float64': torch.float64}
 DIRECT_FORCE_KEYS = ('non_conservative_force', 'non_conservative_forces')
 DIRECT_STRESS_KEY = 'non_conservative_stress'
 CPU_OUT_OF_MEMORY = "can't allocate memory"
+MAX_CPU_REPLICAS = 8  # copies of the model for calls side by side on the CPU: memory grows with each
 
 
 @contextmanager
@@ -82,25 +88,52 @@ def _pick_device(requested: str, supported: list[str]) -> str:
     return requested
 
 
+@dataclass
+class _Replica:
+    """One copy of the model on the device with its neighbour-list calculators: what one predict call uses alone."""
+
+    model: Any
+    neighbor_calculators: list
+
+
+def _replica(model, dtype: str, device: str) -> _Replica:
+    from vesin.metatomic import neighbor_lists_for_model
+
+    ready = _with_dtype(model, dtype).to(device).eval()
+    return _Replica(ready, neighbor_lists_for_model('angstrom', ready, skin=0.0))
+
+
 class MetatomicPotential:
-    """A metatomic model on one device, evaluating batches of structures in single forward calls."""
+    """A metatomic model on one device, evaluating batches of structures in single forward calls.
+
+    On the CPU, calls may run side by side in threads (``max_concurrent_calls``: the usable cores, at most
+    :data:`MAX_CPU_REPLICAS`), each on its own copy of the model (one TorchScript module shared by threads crashed
+    the process here) with the torch threads shared out between them: for the default PET on the 2-core development
+    machine a 64-atom cell took 26.6 ms with two calls of one thread each against 33.2 ms one call at a time on two
+    threads (``benchmarks/batch_size.py``), since one cell is too small to keep two threads busy. Copies are loaded
+    when first needed and kept.
+    """
 
     def __init__(self, path: str | Path, device: str = 'auto', dtype: str | None = None):
-        from vesin.metatomic import neighbor_lists_for_model
-
         model = _load(path)
         capabilities = model.capabilities()
         if dtype is not None and dtype not in TORCH_DTYPES:
             raise UnsupportedCapability(f'dtype must be one of {sorted(TORCH_DTYPES)}, not {dtype}')
+        self._path = path
         self.device = _pick_device(device, list(capabilities.supported_devices))
-        self._model = _with_dtype(model, dtype or capabilities.dtype).to(self.device).eval()
-        self._dtype = TORCH_DTYPES[self._model.capabilities().dtype]
+        first = _replica(model, dtype or capabilities.dtype, self.device)
+        dtype = first.model.capabilities().dtype
+        self._dtype = TORCH_DTYPES[dtype]
+        self._replicas = [first]
+        self._free: queue.SimpleQueue[_Replica] = queue.SimpleQueue()
+        self._free.put(first)
+        self._phase_lock = threading.Lock()
+        self.max_concurrent_calls = 1 if self.device != 'cpu' else max(1, min(usable_cores(), MAX_CPU_REPLICAS))
         outputs = capabilities.outputs
         if 'energy' not in outputs:
             raise ModelUnreadable(f'{path} has no energy output; outputs are {sorted(outputs)}')
         self._direct_force_key = next((key for key in DIRECT_FORCE_KEYS if key in outputs), None)
         self._has_direct_stress = DIRECT_STRESS_KEY in outputs
-        self._neighbor_calculators = neighbor_lists_for_model('angstrom', self._model, skin=0.0)
         self.phase_seconds: dict[str, float] = {}
         self.description = ModelDescription(
             backend='metatomic',
@@ -108,7 +141,7 @@ class MetatomicPotential:
             name=model.metadata().name or Path(path).stem,
             elements=sorted(chemical_symbols[number] for number in capabilities.atomic_types),
             cutoff=float(capabilities.interaction_range),
-            dtype=self._model.capabilities().dtype,
+            dtype=dtype,
             capabilities={
                 'conservative': True,
                 'direct_forces': self._direct_force_key is not None,
@@ -116,12 +149,28 @@ class MetatomicPotential:
             },
         )
 
+    @contextmanager
+    def concurrent(self, calls: int):
+        """``calls`` copies of the model ready, and torch's threads shared out between them, while this lasts."""
+        calls = max(1, min(calls, self.max_concurrent_calls))
+        while len(self._replicas) < calls:
+            replica = _replica(_load(self._path), self.description.dtype, self.device)
+            self._replicas.append(replica)
+            self._free.put(replica)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(max(1, threads // calls))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+
     def predict(self, structures: list[Atoms], forces_mode: str) -> list[Prediction]:
         direct = forces_mode == 'direct'
         if direct and self._direct_force_key is None:
             raise UnsupportedCapability('forces_mode direct needs a model with a non_conservative_force output')
+        replica = self._free.get()
         try:
-            return self._predict(structures, direct)
+            return self._predict(replica, structures, direct)
         except torch.cuda.OutOfMemoryError as exc:
             torch.cuda.empty_cache()
             raise BatchTooLarge(str(exc)) from exc
@@ -129,17 +178,21 @@ class MetatomicPotential:
             if CPU_OUT_OF_MEMORY not in str(exc):
                 raise
             raise BatchTooLarge(str(exc).strip().splitlines()[-1]) from exc
+        finally:
+            self._free.put(replica)
 
     @contextmanager
     def _phase(self, name: str):
-        """Time a phase of a batch (on a GPU after it finished there) into ``phase_seconds``."""
+        """Time a phase of a batch (on a GPU after it finished there) into ``phase_seconds`` (calls that run at once
+        add their seconds up)."""
         start = time.perf_counter()
         yield
         if self.device.startswith('cuda'):
             torch.cuda.synchronize(self.device)
-        self.phase_seconds[name] = self.phase_seconds.get(name, 0.0) + time.perf_counter() - start
+        with self._phase_lock:
+            self.phase_seconds[name] = self.phase_seconds.get(name, 0.0) + time.perf_counter() - start
 
-    def _predict(self, structures: list[Atoms], direct: bool) -> list[Prediction]:
+    def _predict(self, replica: _Replica, structures: list[Atoms], direct: bool) -> list[Prediction]:
         """One forward (and backward) call for the whole batch: one copy of all positions, cells and types to the
         device, one copy of all forces and stresses back; each system is a view into the batch's tensors."""
         from metatomic.torch import ModelEvaluationOptions, ModelOutput, System
@@ -167,9 +220,9 @@ class MetatomicPotential:
             for index, (start, stop) in enumerate(itertools.pairwise(offsets))
         ]
         with self._phase('neighbour_list'):
-            for calculator in self._neighbor_calculators:
+            for calculator in replica.neighbor_calculators:
                 calculator.add_neighbor_list(systems, copy=True)
-            self._check_distances(structures, systems)
+            self._check_distances(structures, systems, replica.neighbor_calculators)
 
         requested = {'energy': ModelOutput(unit='eV', sample_kind='system')}
         if direct:
@@ -178,7 +231,7 @@ class MetatomicPotential:
                 requested[DIRECT_STRESS_KEY] = ModelOutput(unit='eV/Angstrom^3', sample_kind='system')
         options = ModelEvaluationOptions(length_unit='angstrom', outputs=requested)
         with self._phase('forward'), torch.jit.optimized_execution(self.device != 'cpu'):
-            outputs = self._model(systems, options, check_consistency=False)
+            outputs = replica.model(systems, options, check_consistency=False)
             energies = self._per_system(outputs['energy'].block(), len(structures)).reshape(-1)
         inputs = [tensor for tensor in (positions, strains) if tensor.requires_grad]
         with self._phase('backward'):
@@ -207,13 +260,14 @@ class MetatomicPotential:
     def _tensor(self, values: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(values)).to(self.device, self._dtype)
 
-    def _check_distances(self, structures: list[Atoms], systems: list) -> None:
+    @staticmethod
+    def _check_distances(structures: list[Atoms], systems: list, neighbor_calculators: list) -> None:
         """Overlapping atoms, found on the neighbour list the model needs anyway (ASE's for a model without one)."""
-        if not self._neighbor_calculators:
+        if not neighbor_calculators:
             for position, atoms in enumerate(structures):
                 check_distances(position, atoms)
             return
-        options = self._neighbor_calculators[0].options
+        options = neighbor_calculators[0].options
         for position, system in enumerate(systems):
             block = system.get_neighbor_list(options)
             if not len(block.values):
