@@ -59,7 +59,8 @@ def work_chain_timings(node: WorkChainNode) -> dict[str, Any]:
     if not node.is_finished:  # killed, excepted or still running: no split of a wall time the jobs did not end
         return {'wall_seconds': wall, 'so_far': not node.is_terminated, 'jobs': [], 'evaluate': []}
     evaluate = [
-        {key: timing[key] for key in ('wall_seconds', 'model_seconds', 'atoms_per_second', 'device')} | {'pk': calc.pk}
+        {key: timing.get(key) for key in ('wall_seconds', 'model_seconds', 'structures', 'atoms_per_second', 'device')}
+        | {'pk': calc.pk}
         for calc, timing in jobs
         if calc.process_label == 'EvaluateCalculation'
     ]
@@ -69,6 +70,7 @@ def work_chain_timings(node: WorkChainNode) -> dict[str, Any]:
         'overhead_seconds': wall - engine,
         'jobs': [
             {'pk': calc.pk, 'process': calc.process_label, 'wall_seconds': timing['wall_seconds']}
+            | ({'phase_seconds': timing['job_phase_seconds']} if 'job_phase_seconds' in timing else {})
             for calc, timing in jobs
         ],
         'evaluate': evaluate,

@@ -11,11 +11,22 @@ The default PET in float64, on the CPU (a GPU column is added when one is visibl
     40 random-displacement 216-atom supercells with symfc, no relaxation: ours (``--random-displacements 20``), the
     plain script, the floor (the engine evaluating the 40 supercells, warm), and one evaluate CalcJob per supercell:
     each in a process of its own (a code without a warm engine process, as on a cluster), and on the warm code.
+``kappa``
+    The conductivity job: ``aiida-unconmlip kappa si.cif --supercell 2 2 2 --fc2-supercell 2 2 2 --mesh 11 11 11``
+    (relaxation, 224 displaced 64-atom supercells, fc2 and fc3, RTA) against ``plain_kappa.py`` (ASE + phono3py +
+    metatomic's ASE calculator, one supercell at a time). Also the model's seconds per supercell: ours' evaluate job
+    (``model_seconds`` of its timing) against the plain script's loop of calculator calls.
+``random_100_si64``
+    100 random-displacement 64-atom supercells with symfc, no relaxation (``--supercell 2 2 2
+    --random-displacements 50``), against the plain script with the same supercells.
 ``rotational_average``
     One 216-atom supercell averaged over the l_max 3 quadrature with inversion (84 rotations): the engine against
     metatomic-ase's ``SymmetrizedCalculator``, both warm.
 ``supercell_64``, ``supercell_512``
     One evaluation of a rattled supercell: the engine against metatomic's ASE calculator, both warm.
+``per_structure_8``, ``per_structure_64``, ``per_structure_216``
+    Many displaced cells of one size (256, 64 and 16 of them): the engine (its own budget and calls side by side)
+    against one call per structure of metatomic's ASE calculator, both warm; seconds per structure.
 
 *ours' force jobs / floor* compares the engine's own seconds in ours' relax and evaluate jobs (``timings.jobs`` of
 ``--json``, first and again runs) with the floor: how close the engine, inside a run, comes to the same work done in
@@ -23,7 +34,7 @@ one warm process. The last column is the work chain's own overhead: its wall tim
 reports for its CalcJobs (``timings.overhead_seconds`` of ``--json``), so what AiiDA's processes, storage and
 scheduling and the calcfunction steps add to the engine's work.
 
-Usage: ``python benchmarks/phonon_bench.py [--repeats 3] [--skip-per-supercell]``. Writes
+Usage: ``python benchmarks/phonon_bench.py [--repeats 3] [--skip-per-supercell] [--cases kappa,...]``. Writes
 ``benchmarks/results/bench-<device>.json`` and ``bench-<device>.md`` with the medians, the ratios and the machine.
 """
 
@@ -56,6 +67,7 @@ PER_SUPERCELL_COLUMNS = ('per_supercell_calcjobs', 'per_supercell_calcjobs_warm'
 BIN = Path(sys.executable).parent
 SI_CIF = REPO / 'docs' / 'examples' / 'si.cif'
 FORCE_JOBS = ('RelaxCalculation', 'EvaluateCalculation')
+KAPPA_OPTIONS = ('--supercell', '2', '2', '2', '--fc2-supercell', '2', '2', '2', '--mesh', '11', '11', '11')
 
 
 def wall(command: list, env: dict) -> tuple[float, str]:
@@ -76,6 +88,14 @@ def force_jobs_seconds(summary_json: str) -> float:
     """The engine's seconds in the run's relax and evaluate jobs: the work the floor measures, done inside ours."""
     jobs = json.loads(summary_json)['timings']['jobs']
     return sum(job['wall_seconds'] for job in jobs if job['process'] in FORCE_JOBS)
+
+
+def model_seconds_per_supercell(ours: list, plain: list) -> dict[str, float]:
+    """The model's seconds per supercell: ours' evaluate job (its ``model_seconds``) and the plain script's loop."""
+    evaluate = [json.loads(output)['timings']['evaluate'] for _, output in ours]
+    engine = [sum(job['model_seconds'] for job in jobs) / sum(job['structures'] for job in jobs) for jobs in evaluate]
+    loop = [json.loads(output)['seconds']['forces'] / json.loads(output)['supercells'] for _, output in plain]
+    return {'model_per_supercell': statistics.median(engine), 'plain_model_per_supercell': statistics.median(loop)}
 
 
 def random_supercells(count: int) -> list:
@@ -165,10 +185,59 @@ def model_calls(potential, path: Path, repeats: int) -> dict[str, dict[str, floa
     return rows
 
 
+PER_STRUCTURE_CASES = {8: (1, 256), 64: (2, 64), 216: (3, 16)}  # atoms: (repetitions of the cubic cell, cells)
+
+
+def displaced_cells(repetitions: int, count: int) -> list:
+    """``count`` diamond supercells, each with one atom displaced by 0.03 A, as a displacement set has them."""
+    cells = []
+    for index in range(count):
+        atoms = bulk('Si', 'diamond', a=5.431, cubic=True).repeat(repetitions)
+        atoms.positions[index % len(atoms)] += [0.03, 0.0, 0.0]
+        cells.append(atoms)
+    return cells
+
+
+def per_structure(potential, path: Path, repeats: int) -> dict[str, dict[str, float]]:
+    """Seconds per structure over many cells of one size: the engine as a job runs it (its own budget, calls side by
+    side) against one call per structure of metatomic's ASE calculator, both warm."""
+    sys.path.insert(0, str(REPO / 'benchmarks'))
+    from metatomic_ase import MetatomicCalculator
+    from plain_phonons import float64_model
+
+    calculator = MetatomicCalculator(float64_model(path), device=potential.device)
+    rows = {}
+    for atoms_count, (repetitions, count) in PER_STRUCTURE_CASES.items():
+        cells = displaced_cells(repetitions, count)
+
+        def plain_loop(cells=cells):
+            for atoms in cells:
+                calculator.reset()
+                copy = atoms.copy()
+                copy.calc = calculator
+                copy.get_forces()
+
+        def ours(cells=cells):
+            return evaluate_structures(potential, cells)
+
+        ours(), plain_loop()  # warm-up: copies of the model loaded, budget measured
+        rows[f'per_structure_{atoms_count}'] = {
+            'ours': best_of(repeats, ours) / count,
+            'plain': best_of(repeats, plain_loop) / count,
+        }
+    return rows
+
+
+def format_seconds(value: float) -> str:
+    """Seconds with two decimals, or three significant digits below 0.1 s (per-structure times)."""
+    return f'{value:.2f}' if value >= 0.1 else f'{value:.3g}'
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--skip-per-supercell', action='store_true', help='skip the 40 CalcJobs (minutes)')
+    parser.add_argument('--cases', help='only these comma-separated whole-command cases (and no per-supercell jobs)')
     args = parser.parse_args()
     model = shipped_model(default_model_name())
     potential = load_potential(model.path, 'metatomic', model.sha256, device='auto', dtype='float64')
@@ -181,13 +250,26 @@ def main() -> None:
         'main': [BIN / 'aiida-unconmlip', 'phonons', SI_CIF],
         'main_no_relax': [BIN / 'aiida-unconmlip', 'phonons', SI_CIF, '--no-relax'],
         'random_40': [BIN / 'aiida-unconmlip', 'phonons', SI_CIF, '--no-relax', '--random-displacements', '20'],
+        'kappa': [BIN / 'aiida-unconmlip', 'kappa', SI_CIF, *KAPPA_OPTIONS],
+        'random_100_si64': [
+            *(BIN / 'aiida-unconmlip', 'phonons', SI_CIF, '--no-relax', '--supercell', '2', '2', '2'),
+            *('--random-displacements', '50'),
+        ],
     }
     ours_commands = {name: [*command, '--json'] for name, command in ours_commands.items()}  # for the overhead
     plain_commands = {
         'main': [sys.executable, REPO / 'benchmarks' / 'plain_phonons.py', '--device', device],
         'main_no_relax': [sys.executable, REPO / 'benchmarks' / 'plain_phonons.py', '--no-relax', '--device', device],
         'random_40': [sys.executable, REPO / 'benchmarks' / 'plain_phonons.py', '--no-relax', '--random', '20'],
+        'kappa': [sys.executable, REPO / 'benchmarks' / 'plain_kappa.py', model.path, '--structure', SI_CIF],
+        'random_100_si64': [
+            *(sys.executable, REPO / 'benchmarks' / 'plain_phonons.py', '--no-relax'),
+            *('--random', '50', '--supercell', '2', '--device', device),
+        ],
     }
+    if args.cases:
+        chosen = args.cases.split(',')
+        ours_commands = {name: command for name, command in ours_commands.items() if name in chosen}
     rows: dict[str, dict[str, float]] = {}
     for name in ours_commands:
         ours, again, plain = [], [], []
@@ -195,23 +277,28 @@ def main() -> None:
             stop_warm_engines()  # each first run starts as a user's first run of the day
             ours.append(wall(ours_commands[name], env))
             again.append(wall(ours_commands[name], env))
-            plain.append(wall(plain_commands[name], env)[0])
+            plain.append(wall(plain_commands[name], env))
         rows[name] = {
             'ours': statistics.median(seconds for seconds, _ in ours),
             'ours_again': statistics.median(seconds for seconds, _ in again),
-            'plain': statistics.median(plain),
+            'plain': statistics.median(seconds for seconds, _ in plain),
             'overhead': statistics.median(work_chain_overhead(output) for _, output in ours),
             'overhead_again': statistics.median(work_chain_overhead(output) for _, output in again),
             'ours_force_jobs': statistics.median(force_jobs_seconds(output) for _, output in [*ours, *again]),
         }
+        if name == 'kappa':
+            rows[name].update(model_seconds_per_supercell([*ours, *again], plain))
     for name, seconds in floors(potential, args.repeats).items():
-        rows[name]['floor'] = seconds
-    if not args.skip_per_supercell:
+        if name in rows:
+            rows[name]['floor'] = seconds
+    if not args.skip_per_supercell and not args.cases:
         for column, cold in (('per_supercell_calcjobs', True), ('per_supercell_calcjobs_warm', False)):
             script = PER_SUPERCELL.format(bench=str(REPO / 'benchmarks'), cold=cold)
             rows['random_40'][column] = float(wall([sys.executable, '-c', script], env)[1].strip())
     stop_warm_engines()
-    rows.update(model_calls(potential, model.path, args.repeats))
+    if not args.cases:
+        rows.update(model_calls(potential, model.path, args.repeats))
+        rows.update(per_structure(potential, model.path, args.repeats))
 
     result = {
         'machine': {
@@ -233,7 +320,8 @@ def main() -> None:
         },
     }
     results = REPO / 'benchmarks' / 'results'
-    (results / f'bench-{device}.json').write_text(json.dumps(result, indent=2) + '\n')
+    if not args.cases:  # a partial run is printed, not recorded
+        (results / f'bench-{device}.json').write_text(json.dumps(result, indent=2) + '\n')
     lines = [
         f'Machine: {result["machine"]}',
         '',
@@ -244,7 +332,7 @@ def main() -> None:
     ]
     for name, values in rows.items():
         ratios = result['ratios'][name]
-        cells = [f'{values[key]:.2f}' if key in values else '' for key in ('ours', 'ours_again', 'plain', 'floor')]
+        cells = [format_seconds(values[key]) if key in values else '' for key in ('ours', 'ours_again', 'plain', 'floor')]
         per_supercell = [f'{values[key]:.1f}' for key in PER_SUPERCELL_COLUMNS if key in values]
         cells.append(' / '.join(per_supercell))
         cells += [
@@ -253,7 +341,16 @@ def main() -> None:
         ]
         cells.append(' / '.join(f'{values[key]:.2f}' for key in ('overhead', 'overhead_again') if key in values))
         lines.append(f'| {name} | {" | ".join(cells)} |')
-    (results / f'bench-{device}.md').write_text('\n'.join(lines) + '\n')
+    if 'model_per_supercell' in rows.get('kappa', {}):
+        kappa = rows['kappa']
+        lines += [
+            '',
+            f'kappa, the model per 64-atom supercell: ours {kappa["model_per_supercell"] * 1e3:.1f} ms (evaluate job), '
+            f'plain {kappa["plain_model_per_supercell"] * 1e3:.1f} ms (calculator loop), '
+            f'{kappa["model_per_supercell"] / kappa["plain_model_per_supercell"]:.2f}x',
+        ]
+    if not args.cases:
+        (results / f'bench-{device}.md').write_text('\n'.join(lines) + '\n')
     print('\n'.join(lines))
 
 

@@ -4,7 +4,8 @@ Relax diamond Si (FIRE, FrechetCellFilter, FixSymmetry, fmax 1e-4 eV/A), standar
 opposite pairs in a supercell of at least 15 A (phonopy), forces one supercell at a time, force constants, band
 structure on seekpath's path, DOS and thermal properties on a Gamma-centred mesh of length 50: the moderate
 protocol's settings, in float64. ``--no-relax`` skips the relaxation; ``--random N`` uses N random displacements
-and symfc instead. Prints one JSON line: the frequencies at Gamma and the seconds each part took.
+and symfc instead; ``--supercell N`` takes N x N x N the standardised cell. Prints one JSON line: the frequencies at
+Gamma and the seconds each part took.
 
 Run as a whole process (``python benchmarks/plain_phonons.py``): its imports are part of what a user waits for.
 """
@@ -54,6 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument('--no-relax', action='store_true')
     parser.add_argument('--random', type=int, default=0, help='random displacements (symfc) instead of finite ones')
+    parser.add_argument('--supercell', type=int, help='n x n x n the standardised cell instead of 15 A')
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args()
     seconds = {'imports': time.perf_counter() - START}
@@ -76,7 +78,7 @@ def main() -> None:
         (atoms.cell.array, atoms.get_scaled_positions(), atoms.numbers), symprec=1e-5
     )
     conventional = PhonopyAtoms(numbers=numbers, cell=lattice, scaled_positions=positions)
-    repeats = [int(np.ceil(15.0 / length - 1e-9)) for length in np.linalg.norm(lattice, axis=1)]
+    repeats = [args.supercell or int(np.ceil(15.0 / length - 1e-9)) for length in np.linalg.norm(lattice, axis=1)]
     phonon = phonopy.Phonopy(conventional, supercell_matrix=np.diag(repeats), primitive_matrix='auto', symprec=1e-5)
     if args.random:
         phonon.generate_displacements(distance=0.01, number_of_snapshots=args.random, random_seed=1, is_plusminus=True)

@@ -97,15 +97,24 @@ def feed(tuner: BudgetTuner, size: int, seconds, calls: int) -> list[int]:
 def test_tuner_doubles_while_calls_get_cheaper_per_structure_and_keeps_the_best():
     tuner = BudgetTuner(largest_batch=1024)
     cost = seconds_per_call({1: 10.0, 2: 6.0, 4: 5.0, 8: 5.1, 16: 9.0})
-    assert feed(tuner, 64, cost, 10) == [1, 1, 2, 2, 4, 4, 8, 8, 4, 4]
+    assert feed(tuner, 64, cost, 14) == [1, 1, 1, 2, 2, 2, 4, 4, 4, 8, 8, 8, 4, 4]
     assert tuner.chosen({64}) == {64: 4}
+
+
+def test_tuner_judges_a_count_by_its_fastest_call():
+    tuner = BudgetTuner(largest_batch=1024)
+    for seconds in (30.0, 10.0, 10.0):  # the first call of a fresh copy of the model is slow
+        tuner.record(64, 1, seconds)
+    for seconds in (20.4, 20.8, 40.0):  # no faster per structure, one call slowed by other work
+        tuner.record(64, 2, seconds)
+    assert tuner.chosen({64}) == {64: 1}
 
 
 def test_tuner_stops_at_the_largest_batch_and_keeps_each_size_apart():
     tuner = BudgetTuner(largest_batch=256)
     cheaper = seconds_per_call({1: 8.0, 2: 4.0, 4: 2.0, 8: 1.0})
-    assert feed(tuner, 64, cheaper, 8) == [1, 1, 2, 2, 4, 4, 4, 4]  # 8 x 64 atoms would pass 256
-    assert feed(tuner, 8, seconds_per_call({1: 1.0, 2: 2.0}), 5) == [1, 1, 2, 2, 1]
+    assert feed(tuner, 64, cheaper, 11) == [1, 1, 1, 2, 2, 2, 4, 4, 4, 4, 4]  # 8 x 64 atoms would pass 256
+    assert feed(tuner, 8, seconds_per_call({1: 1.0, 2: 2.0}), 7) == [1, 1, 1, 2, 2, 2, 1]
     assert tuner.chosen({8, 64, 216}) == {8: 1, 64: 4}
 
 
