@@ -93,9 +93,7 @@ def force_jobs_seconds(summary_json: str) -> float:
 def model_seconds_per_supercell(ours: list, plain: list) -> dict[str, float]:
     """The model's seconds per supercell: ours' evaluate job (its ``model_seconds``) and the plain script's loop."""
     evaluate = [json.loads(output)['timings']['evaluate'] for _, output in ours]
-    engine = [
-        sum(job['model_seconds'] for job in jobs) / sum(job.get('structures', 224) for job in jobs) for jobs in evaluate
-    ]
+    engine = [sum(job['model_seconds'] for job in jobs) / sum(job['structures'] for job in jobs) for jobs in evaluate]
     loop = [json.loads(output)['seconds']['forces'] / json.loads(output)['supercells'] for _, output in plain]
     return {'model_per_supercell': statistics.median(engine), 'plain_model_per_supercell': statistics.median(loop)}
 
@@ -334,9 +332,7 @@ def main() -> None:
     ]
     for name, values in rows.items():
         ratios = result['ratios'][name]
-        cells = [
-            format_seconds(values[key]) if key in values else '' for key in ('ours', 'ours_again', 'plain', 'floor')
-        ]
+        cells = [format_seconds(values[key]) if key in values else '' for key in ('ours', 'ours_again', 'plain', 'floor')]
         per_supercell = [f'{values[key]:.1f}' for key in PER_SUPERCELL_COLUMNS if key in values]
         cells.append(' / '.join(per_supercell))
         cells += [

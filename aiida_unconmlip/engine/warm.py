@@ -233,15 +233,13 @@ class KeptModels:
                 self._last_model.write_text(json.dumps([str(Path(path).resolve()), *key]))
 
     def load_last(self) -> None:
-        """Load the model that the previous warm process loaded last, if its file is still there with its sha256, with
-        the copies its calls side by side use (the default PET takes 0.25 s a copy here)."""
+        """Load the model that the previous warm process loaded last, if its file is still there with its sha256 (the
+        default PET takes 0.25 s here)."""
         if self._last_model is None or not self._last_model.is_file():
             return
         try:
             path, *key = json.loads(self._last_model.read_text())
-            potential = self(path, *key)
-            with potential.concurrent(potential.max_concurrent_calls):  # its copies for calls side by side, too
-                pass
+            self(path, *key)
         except Exception as exc:  # its file gone or changed, or anything else: the first job loads its model itself
             print(f'no model loaded ahead: {exc}', flush=True)
         else:

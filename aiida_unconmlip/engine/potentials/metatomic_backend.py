@@ -158,9 +158,6 @@ class MetatomicPotential:
             self._replicas.append(replica)
             self._free.put(replica)
         threads = torch.get_num_threads()
-        if calls == 1:  # one call at a time keeps every thread (a relaxation step)
-            yield
-            return
         torch.set_num_threads(max(1, threads // calls))
         try:
             yield
