@@ -1,8 +1,10 @@
-"""Time per structure against the atom budget of one forward call, for small and phonon-sized Si cells, side by side.
+"""Time per structure against the atom budget of one forward call, for small and phonon-sized Si cells, with calls
+one at a time (all threads each) and side by side (the engine's default on the CPU: as many calls as cores, each on
+its own copy of the model), and with the budget the engine measures itself (``tuned``).
 
 Usage: ``python benchmarks/batch_size.py [--device auto] [--repeats 3]``. Uses the embedded default PET in float64.
-Writes ``benchmarks/results/batch_size-<device>.json``; the budget with the lowest time per structure over the
-sizes is what :data:`aiida_unconmlip.engine.batching.ATOMS_PER_BATCH` holds for that device.
+Writes ``benchmarks/results/batch_size-<device>.json``: where the time per structure has its minimum for each size
+is what :class:`aiida_unconmlip.engine.batching.BudgetTuner` looks for in a job.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from aiida_unconmlip.models import default_model_name, shipped_model
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = {8: (1, 64), 64: (2, 16), 216: (3, 8)}  # atoms: (repetitions of the 8-atom cell, number of structures)
-BUDGETS = (1, 128, 256, 512, 1024, 2048, 4096)
+BUDGETS = (1, 128, 256, 512, 1024, 2048, 4096, None)  # None: the budget the engine measures (tuned)
 
 
 def rattled(repeat: int, count: int) -> list:
@@ -33,7 +35,7 @@ def rattled(repeat: int, count: int) -> list:
     return cells
 
 
-def seconds_per_structure(potential, cells, budget: int, repeats: int) -> float:
+def seconds_per_structure(potential, cells, budget: int | None, repeats: int) -> float:
     best = float('inf')
     for _ in range(repeats):
         start = time.perf_counter()
@@ -49,20 +51,31 @@ def main() -> None:
     args = parser.parse_args()
     model = shipped_model(default_model_name())
     potential = load_potential(model.path, 'metatomic', model.sha256, device=args.device, dtype='float64')
-    rows = {}
-    for atoms, (repeat, count) in CASES.items():
-        cells = rattled(repeat, count)
-        evaluate_structures(potential, cells, Restoration(), max_atoms_per_batch=1)  # warm-up
-        rows[atoms] = {budget: seconds_per_structure(potential, cells, budget, args.repeats) for budget in BUDGETS}
-        print(atoms, {budget: f'{seconds * 1e3:.1f} ms' for budget, seconds in rows[atoms].items()})
-    best = {atoms: min(times, key=times.get) for atoms, times in rows.items()}
+    side_by_side = potential.max_concurrent_calls
+    rows: dict[str, dict] = {}
+    for mode, calls in (('one_at_a_time', 1), ('side_by_side', side_by_side)):
+        potential.max_concurrent_calls = calls
+        rows[mode] = {}
+        for atoms, (repeat, count) in CASES.items():
+            cells = rattled(repeat, count)
+            evaluate_structures(potential, cells, Restoration(), max_atoms_per_batch=1)  # warm-up, copies loaded
+            times = {budget: seconds_per_structure(potential, cells, budget, args.repeats) for budget in BUDGETS}
+            rows[mode][atoms] = times
+            print(mode, atoms, {str(budget): f'{seconds * 1e3:.1f} ms' for budget, seconds in times.items()})
     result = {
         'device': potential.device,
         'accelerator': torch.cuda.get_device_name(potential.device) if potential.device.startswith('cuda') else None,
         'machine': f'{platform.machine()} {platform.processor() or ""}'.strip(),
         'torch_threads': torch.get_num_threads(),
-        'seconds_per_structure': {str(atoms): {str(b): s for b, s in times.items()} for atoms, times in rows.items()},
-        'best_budget_per_size': {str(atoms): budget for atoms, budget in best.items()},
+        'side_by_side_calls': side_by_side,
+        'seconds_per_structure': {
+            mode: {str(atoms): {str(b or 'tuned'): s for b, s in times.items()} for atoms, times in sizes.items()}
+            for mode, sizes in rows.items()
+        },
+        'best_budget_per_size': {
+            mode: {str(atoms): min(times, key=times.get) for atoms, times in sizes.items()}
+            for mode, sizes in rows.items()
+        },
     }
     output = REPO / 'benchmarks' / 'results' / f'batch_size-{potential.device.split(":")[0]}.json'
     output.write_text(json.dumps(result, indent=2) + '\n')

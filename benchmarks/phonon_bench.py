@@ -332,7 +332,8 @@ def main() -> None:
     ]
     for name, values in rows.items():
         ratios = result['ratios'][name]
-        cells = [format_seconds(values[key]) if key in values else '' for key in ('ours', 'ours_again', 'plain', 'floor')]
+        columns = ('ours', 'ours_again', 'plain', 'floor')
+        cells = [format_seconds(values[key]) if key in values else '' for key in columns]
         per_supercell = [f'{values[key]:.1f}' for key in PER_SUPERCELL_COLUMNS if key in values]
         cells.append(' / '.join(per_supercell))
         cells += [

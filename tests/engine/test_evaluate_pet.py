@@ -6,7 +6,7 @@ import torch
 from ase.build import bulk
 from scipy.spatial.transform import Rotation
 
-from aiida_unconmlip.engine import Restoration, evaluate_structures, load_potential
+from aiida_unconmlip.engine import Restoration, evaluate, evaluate_structures, load_potential
 from aiida_unconmlip.engine.errors import InvalidStructure, NonFiniteOutput
 from aiida_unconmlip.engine.evaluate import rotated_copy
 from aiida_unconmlip.models import default_model_name, shipped_model
@@ -70,6 +70,7 @@ def test_calls_side_by_side_on_copies_of_the_model_equal_calls_one_by_one(pet, m
     monkeypatch.setattr(pet, 'max_concurrent_calls', 1)
     one_by_one = evaluate_structures(pet, structures, max_atoms_per_batch=8)
     monkeypatch.setattr(pet, 'max_concurrent_calls', 2)  # also on a machine with one core
+    monkeypatch.setattr(evaluate, 'EVALUATIONS_PER_CONCURRENT_CALL', 1)  # side by side for six structures too
     threads = torch.get_num_threads()
     side_by_side = evaluate_structures(pet, structures, max_atoms_per_batch=8)
     assert one_by_one.timing['concurrent_calls'] == 1 and side_by_side.timing['concurrent_calls'] == 2
@@ -78,6 +79,11 @@ def test_calls_side_by_side_on_copies_of_the_model_equal_calls_one_by_one(pet, m
     for a, b in zip(side_by_side.forces, one_by_one.forces, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-12)
     np.testing.assert_allclose(side_by_side.stresses, one_by_one.stresses, atol=1e-12)
+
+
+def test_a_few_structures_go_one_call_after_another(pet):
+    result = evaluate_structures(pet, [rattled_silicon(seed) for seed in range(2)])
+    assert result.timing['concurrent_calls'] == 1
 
 
 def test_budget_left_to_the_engine_is_measured_per_size_and_reported(pet):
