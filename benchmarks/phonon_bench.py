@@ -261,7 +261,10 @@ def main() -> None:
         'main': [sys.executable, REPO / 'benchmarks' / 'plain_phonons.py', '--device', device],
         'main_no_relax': [sys.executable, REPO / 'benchmarks' / 'plain_phonons.py', '--no-relax', '--device', device],
         'random_40': [sys.executable, REPO / 'benchmarks' / 'plain_phonons.py', '--no-relax', '--random', '20'],
-        'kappa': [sys.executable, REPO / 'benchmarks' / 'plain_kappa.py', model.path, '--structure', SI_CIF],
+        'kappa': [
+            *(sys.executable, REPO / 'benchmarks' / 'plain_kappa.py', model.path),
+            *('--structure', SI_CIF, '--device', device),
+        ],
         'random_100_si64': [
             *(sys.executable, REPO / 'benchmarks' / 'plain_phonons.py', '--no-relax'),
             *('--random', '50', '--supercell', '2', '--device', device),

@@ -1,5 +1,6 @@
 """A command line that ran a code with a warm engine process starts that process as it starts, before AiiDA."""
 
+import contextlib
 import os
 import signal
 import tempfile
@@ -28,7 +29,13 @@ def engines(private_warm_engines, monkeypatch) -> Path:
 
 
 def running_engines(folder: Path) -> list[int]:
-    return [int(path.read_text()) for path in folder.glob('*.pid')]
+    """PIDs of the warm processes whose PID files are there (a process leaving removes its own between the listing
+    and the reading: then it is not running)."""
+    pids = []
+    for path in folder.glob('*.pid'):
+        with contextlib.suppress(FileNotFoundError):
+            pids.append(int(path.read_text()))
+    return pids
 
 
 def stop(folder: Path) -> None:
