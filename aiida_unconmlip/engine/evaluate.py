@@ -130,9 +130,9 @@ def inference_records(
 
 
 _TUNERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-# Calls side by side need a copy of the model each, loaded once (0.25 s for the default PET on the development
-# machine), and save about 7 ms per 64- or 216-atom structure there: a job has them from this many model evaluations
-# per call on (a phonon job's two supercells are evaluated one call after another).
+# Calls side by side need a copy of the model each, whose first calls are slow (about 0.15 s more for the default PET
+# on the development machine), and save about 7 ms per 64- or 216-atom structure there: a job has them from this many
+# model evaluations per call on (a phonon job's two supercells are evaluated one call after another).
 EVALUATIONS_PER_CONCURRENT_CALL = 16
 
 

@@ -1,5 +1,7 @@
 """An unconstrained PET is not equivariant; the rotational average makes it (nearly) so."""
 
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -79,6 +81,19 @@ def test_calls_side_by_side_on_copies_of_the_model_equal_calls_one_by_one(pet, m
     for a, b in zip(side_by_side.forces, one_by_one.forces, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-12)
     np.testing.assert_allclose(side_by_side.stresses, one_by_one.stresses, atol=1e-12)
+
+
+def test_copies_for_calls_side_by_side_need_not_the_model_file(tmp_path, monkeypatch):
+    """The warm engine process keeps a model for later jobs, whose first job's folder (and model file) may be gone."""
+    model = shipped_model(default_model_name())
+    path = tmp_path / 'model.pt'
+    shutil.copy(model.path, path)
+    potential = load_potential(path, 'metatomic', model.sha256, device='cpu', dtype='float64')
+    path.unlink()
+    monkeypatch.setattr(potential, 'max_concurrent_calls', 2)
+    monkeypatch.setattr(evaluate, 'EVALUATIONS_PER_CONCURRENT_CALL', 1)
+    result = evaluate_structures(potential, [rattled_silicon(seed) for seed in range(4)], max_atoms_per_batch=8)
+    assert result.timing['concurrent_calls'] == 2 and np.isfinite(result.energies).all()
 
 
 def test_a_few_structures_go_one_call_after_another(pet):

@@ -12,6 +12,7 @@ cells); a job's structures rarely share one shape, which is what the optimisatio
 
 from __future__ import annotations
 
+import copy
 import itertools
 import queue
 import threading
@@ -37,7 +38,9 @@ TORCH_DTYPES = {'float32': torch.float32, 'float64': torch.float64}
 DIRECT_FORCE_KEYS = ('non_conservative_force', 'non_conservative_forces')
 DIRECT_STRESS_KEY = 'non_conservative_stress'
 CPU_OUT_OF_MEMORY = "can't allocate memory"
-MAX_CPU_REPLICAS = 8  # copies of the model for calls side by side on the CPU: memory grows with each
+# Copies of the model for calls side by side on the CPU, memory growing with each: measured on 2 cores only, so a
+# bound rather than a measured best for wider nodes.
+MAX_CPU_REPLICAS = 8
 
 
 @contextmanager
@@ -103,15 +106,24 @@ def _replica(model, dtype: str, device: str) -> _Replica:
     return _Replica(ready, neighbor_lists_for_model('angstrom', ready, skin=0.0))
 
 
+def _copy_of(replica: _Replica) -> _Replica:
+    """A copy made in memory (0.03 s for the default PET here, where loading the file again took 0.25 s), so a model
+    kept by the warm engine process does not need the file of the job that loaded it."""
+    from vesin.metatomic import neighbor_lists_for_model
+
+    model = copy.deepcopy(replica.model)
+    return _Replica(model, neighbor_lists_for_model('angstrom', model, skin=0.0))
+
+
 class MetatomicPotential:
     """A metatomic model on one device, evaluating batches of structures in single forward calls.
 
     On the CPU, calls may run side by side in threads (``max_concurrent_calls``: the usable cores, at most
     :data:`MAX_CPU_REPLICAS`), each on its own copy of the model (one TorchScript module shared by threads crashed
     the process here) with the torch threads shared out between them: for the default PET on the 2-core development
-    machine a 64-atom cell took 26.6 ms with two calls of one thread each against 33.2 ms one call at a time on two
-    threads (``benchmarks/batch_size.py``), since one cell is too small to keep two threads busy. Copies are loaded
-    when first needed and kept (0.25 s each for the default PET here).
+    machine, one structure per call, an 8-atom cell took 8.7 ms with two calls of one thread each against 12.6 ms one
+    call at a time on two threads, a 64-atom cell 36.8 against 45.6 ms (``benchmarks/batch_size.py``): one small cell
+    is too little work to keep two threads busy. Copies are made when first needed and kept.
     """
 
     def __init__(self, path: str | Path, device: str = 'auto', dtype: str | None = None):
@@ -119,7 +131,6 @@ class MetatomicPotential:
         capabilities = model.capabilities()
         if dtype is not None and dtype not in TORCH_DTYPES:
             raise UnsupportedCapability(f'dtype must be one of {sorted(TORCH_DTYPES)}, not {dtype}')
-        self._path = path
         self.device = _pick_device(device, list(capabilities.supported_devices))
         first = _replica(model, dtype or capabilities.dtype, self.device)
         dtype = first.model.capabilities().dtype
@@ -154,7 +165,7 @@ class MetatomicPotential:
         """``calls`` copies of the model ready, and torch's threads shared out between them, while this lasts."""
         calls = max(1, min(calls, self.max_concurrent_calls))
         while len(self._replicas) < calls:
-            replica = _replica(_load(self._path), self.description.dtype, self.device)
+            replica = _copy_of(self._replicas[0])
             self._replicas.append(replica)
             self._free.put(replica)
         if calls == 1:  # one call at a time keeps every thread (a relaxation step)
