@@ -27,13 +27,20 @@ def device_with_capacity(capacity: int):
     return predict
 
 
-def test_out_of_memory_halves_the_batch_and_still_returns_everything_in_order():
-    sizes = [3, 5, 2, 7, 1, 4]
-    results = [None] * len(sizes)
+def collector(count: int):
+    """A list of ``count`` results and the ``on_batch`` callback that fills it by index."""
+    results = [None] * count
 
     def keep(batch, predictions):
         for index, prediction in zip(batch, predictions, strict=True):
             results[index] = prediction
+
+    return results, keep
+
+
+def test_out_of_memory_halves_the_batch_and_still_returns_everything_in_order():
+    sizes = [3, 5, 2, 7, 1, 4]
+    results, keep = collector(len(sizes))
 
     stats = run_in_batches(device_with_capacity(8), sizes, sizes, 100, keep)
     assert results == [size * 10 for size in sizes]
@@ -48,17 +55,13 @@ def test_a_single_structure_too_large_is_a_distinct_error():
 
 def test_concurrent_calls_return_every_prediction_to_its_structure():
     sizes = [3, 5, 2, 7, 1, 4, 6, 2]
-    results = [None] * len(sizes)
+    results, keep = collector(len(sizes))
     threads = set()
 
     def predict(batch):
         threads.add(threading.get_ident())
         time.sleep(0.01)  # long enough for the second call to start
         return [size * 10 for size in batch]
-
-    def keep(batch, predictions):
-        for index, prediction in zip(batch, predictions, strict=True):
-            results[index] = prediction
 
     stats = run_in_batches(predict, sizes, sizes, 8, keep, concurrent_calls=2)
     assert results == [size * 10 for size in sizes]
@@ -68,11 +71,7 @@ def test_concurrent_calls_return_every_prediction_to_its_structure():
 
 def test_out_of_memory_with_concurrent_calls_still_returns_everything():
     sizes = [3, 5, 2, 7, 1, 4]
-    results = [None] * len(sizes)
-
-    def keep(batch, predictions):
-        for index, prediction in zip(batch, predictions, strict=True):
-            results[index] = prediction
+    results, keep = collector(len(sizes))
 
     stats = run_in_batches(device_with_capacity(8), sizes, sizes, 100, keep, concurrent_calls=2)
     assert results == [size * 10 for size in sizes]
