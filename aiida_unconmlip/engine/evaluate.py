@@ -188,14 +188,16 @@ def evaluate_structures(
             on_finished(finished)
 
     calls = min(potential.max_concurrent_calls, max(1, len(copies) // EVALUATIONS_PER_CONCURRENT_CALL))
-    tuner = budget_tuner(potential) if max_atoms_per_batch is None else None
+    # one structure (a relaxation step) has nothing to choose: it teaches the tuner nothing either
+    tuner = budget_tuner(potential) if max_atoms_per_batch is None and len(copies) > 1 else None
+    budget = sizes[0] if max_atoms_per_batch is None and tuner is None else max_atoms_per_batch
     try:
         with potential.concurrent(calls):
             stats = run_in_batches(
                 lambda batch: potential.predict(batch, restoration.forces_mode),
                 copies,
                 sizes,
-                max_atoms_per_batch,
+                budget,
                 collect,
                 concurrent_calls=calls,
                 tuner=tuner,

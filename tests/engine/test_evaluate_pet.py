@@ -105,6 +105,8 @@ def test_budget_left_to_the_engine_is_measured_per_size_and_reported(pet):
     result = evaluate_structures(pet, [rattled_silicon(seed) for seed in range(8)])
     assert set(result.timing['structures_per_call']) == {8}
     assert result.timing['max_atoms_per_batch'] is None
+    single = evaluate_structures(pet, [rattled_silicon(0)])  # a relaxation step: nothing to measure
+    assert single.timing['structures_per_call'] is None and single.timing['batches'] == 1
 
 
 def test_conservative_forces_are_minus_the_energy_gradient(pet):
