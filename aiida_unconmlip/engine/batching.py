@@ -29,22 +29,6 @@ def default_atoms_per_batch(device: str) -> int | None:
     return ATOMS_PER_BATCH.get(device.split(':')[0])
 
 
-def plan_batches(sizes: Sequence[int], max_atoms: int) -> list[list[int]]:
-    """Consecutive groups of indices whose atom counts add up to at most ``max_atoms`` (a larger structure alone)."""
-    batches: list[list[int]] = []
-    current: list[int] = []
-    atoms_in_current = 0
-    for index, size in enumerate(sizes):
-        if current and atoms_in_current + size > max_atoms:
-            batches.append(current)
-            current, atoms_in_current = [], 0
-        current.append(index)
-        atoms_in_current += size
-    if current:
-        batches.append(current)
-    return batches
-
-
 @dataclass
 class _SizeTrials:
     """Seconds per structure measured at each number of structures per call, for one structure size."""

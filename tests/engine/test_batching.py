@@ -6,14 +6,16 @@ import time
 
 import pytest
 
-from aiida_unconmlip.engine.batching import BudgetTuner, plan_batches, run_in_batches
+from aiida_unconmlip.engine.batching import BudgetTuner, run_in_batches
 from aiida_unconmlip.engine.errors import OutOfMemory
 from aiida_unconmlip.engine.potentials import BatchTooLarge
 
 
-def test_plan_batches_respects_the_budget_and_keeps_order():
-    batches = plan_batches([4, 4, 4, 10, 2, 2], max_atoms=8)
-    assert batches == [[0, 1], [2], [3], [4, 5]]
+def test_batches_respect_the_budget_and_keep_order():
+    sizes = [4, 4, 4, 10, 2, 2]
+    batches = []
+    run_in_batches(lambda batch: batch, sizes, sizes, 8, lambda batch, predictions: batches.append(batch))
+    assert batches == [[0, 1], [2], [3], [4, 5]]  # a structure above the budget goes alone
 
 
 def device_with_capacity(capacity: int):
