@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export AIIDA_PATH ?= $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install system-packages test test-cluster services services-stop services-status demo docs lint bench bench-cluster \
+.PHONY: install system-packages test test-fast test-cluster services services-stop services-status demo docs lint bench bench-cluster \
 	reference-data model model-card clean
 
 # Quantum ESPRESSO (pw.x, ph.x) and its pseudopotentials, from Debian, for the DFT reference data and its tests.
@@ -25,8 +25,13 @@ $(INSTALLED): pyproject.toml requirements/constraints.txt
 
 install: $(INSTALLED)
 
-test: $(INSTALLED) system-packages
-	$(BIN)/pytest
+# Both tiers, the fast one first: pure functions, validators, parsers (under 5 minutes), then end to end (marker
+# slow, set in tests/conftest.py). The cluster tier is test-cluster.
+test: test-fast
+	$(BIN)/pytest -m 'slow and not cluster'
+
+test-fast: $(INSTALLED) system-packages
+	$(BIN)/pytest -m 'not slow and not cluster'
 
 # PostgreSQL, RabbitMQ, a one-node SLURM cluster and sshd on loopback, the profile unconmlip-cluster and its daemon
 # (services/cluster.py; state in .services/). Needs root, as on the development and CI machines.

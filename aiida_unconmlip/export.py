@@ -6,10 +6,10 @@ from pathlib import Path
 
 from aiida.orm import WorkChainNode
 
-from .phonons.export import ExportSettings, write_phonopy_files
 from .phonons.parameters import parse_properties
+from .phonons.phonopy_files import ExportSettings, write_phonopy_files
+from .phonons.phonopy_setup import from_yaml_text
 from .phonons.properties import band_path
-from .phonons.setup import from_yaml_text
 
 
 def export_phonons(
@@ -18,8 +18,8 @@ def export_phonons(
     """Write the phonopy files of the finished ``PhononWorkChain`` ``node`` into ``folder``; return their paths.
 
     ``phonopy phonopy_params.yaml --config band.conf`` in ``folder`` then gives the run's band frequencies (see
-    :mod:`aiida_unconmlip.phonons.export`); ``eigenvectors`` adds them to ``band.yaml``. A folder with files in it is
-    refused unless ``overwrite`` (then the export's files replace those of the same name; others stay).
+    :mod:`aiida_unconmlip.phonons.phonopy_files`); ``eigenvectors`` adds them to ``band.yaml``. A folder with files
+    in it is refused unless ``overwrite`` (then the export's files replace those of the same name; others stay).
     """
     if getattr(node, 'process_label', None) != 'PhononWorkChain' or not node.is_finished_ok:
         raise ValueError(f'node {node.pk} is not a finished PhononWorkChain')

@@ -13,7 +13,6 @@ from ase.neighborlist import neighbor_list
 from .engine.structures import MIN_DISTANCE
 
 VACUUM_THICKNESS = 8.0  # Angstrom: wider empty slabs than this are vacuum, not a bulk crystal's interlayer space
-DEFAULT_MAX_SUPERCELL_ATOMS = 2000
 
 
 def describe(atoms: Atoms, index: int | None) -> str:

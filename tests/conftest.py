@@ -32,6 +32,23 @@ pytest_plugins = ['aiida.tools.pytest_fixtures']
 
 REPO = Path(__file__).resolve().parent.parent
 SERVICES_PROFILE = os.environ.get('UNCONMLIP_TEST_PROFILE')
+# The end-to-end tier (marker ``slow``): a test that runs jobs through the engine code, the command line on a profile,
+# warm engine processes or a training. Everything else is the fast tier, ``make test-fast``.
+END_TO_END_FIXTURES = frozenset({'engine_code', 'profile_env', 'private_warm_engines', 'pet_model_file'})
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the end-to-end tier by the fixtures a test uses; skip ``gpu`` tests where no CUDA device is visible."""
+    gpu_tests = [item for item in items if item.get_closest_marker('gpu')]
+    if gpu_tests:
+        import torch
+
+        if not torch.cuda.is_available():
+            for item in gpu_tests:
+                item.add_marker(pytest.mark.skip(reason='no CUDA device visible'))
+    for item in items:
+        if END_TO_END_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope='session', autouse=True)

@@ -91,7 +91,10 @@ class EngineCalculation(EngineJob):
         spec.default_output_node = 'timing'
 
     def _setup_inputs(self) -> None:
-        """Add the GPU request to the scheduler header once the computer (and so its scheduler) is known."""
+        """Add the GPU request to the scheduler header once the computer (and so its scheduler) is known.
+
+        aiida-core's private hook, kept because no public one runs after the computer is known and before the options
+        are validated and stored; tests/engine/test_speedups.py checks that it is still there."""
         super()._setup_inputs()
         directive = gpu_directive(self.node.computer.scheduler_type, self.node.get_option('gpus'))
         if directive:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aiida.orm import ArrayData, Dict, Float, SinglefileData
+from aiida.orm import ArrayData, Dict, SinglefileData
 
 from ..conductivity.parameters import parse_conductivity
 from ..data import ForceSetData
@@ -38,7 +38,6 @@ class Phono3pyCalculation(EngineJob):
             help='Counts of the fc3 and fc2 displaced supercells and whether undisplaced ones follow: '
             '{fc3, fc2, reference_fc3, reference_fc2}.',
         )
-        spec.input('symprec', valid_type=Float, help='spglib tolerance (Angstrom) of the setup.')
         spec.input(
             'conductivity',
             valid_type=Dict,

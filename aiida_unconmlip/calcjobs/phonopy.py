@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aiida.orm import ArrayData, BandsData, Dict, SinglefileData, XyData
+from aiida.orm import ArrayData, BandsData, Dict, Float, SinglefileData, XyData
 
 from ..data import ForceSetData
 from ..engine.errors import EngineCrash, InvalidJob
@@ -23,8 +23,13 @@ def parse_force_constant_steps(data: dict | None) -> dict:
 
 
 def define_force_constant_restoration(spec) -> None:
-    """The ``restoration`` input of a job that symmetrises force constants, the namespace of its record, and its
-    ``diagnostics`` as the node ``verdi calcjob res`` shows."""
+    """The ``symprec`` and ``restoration`` inputs of a job that symmetrises force constants, the namespace of its
+    record, and its ``diagnostics`` as the node ``verdi calcjob res`` shows."""
+    spec.input(
+        'symprec',
+        valid_type=Float,
+        help="spglib tolerance (Angstrom) of the setup: the work chain's own symprec node.",
+    )
     spec.input(
         'restoration',
         valid_type=Dict,
@@ -57,7 +62,7 @@ class PhonopyCalculation(EngineJob):
         spec.inputs['metadata']['options']['parser_name'].default = 'unconmlip.phonopy'
         spec.input('phonopy_setup', valid_type=SinglefileData, help="phonopy's yaml of the displacement set.")
         spec.input('forces', valid_type=ForceSetData, help='Forces (eV/A) of the displaced supercells, in order.')
-        spec.input('symmetry', valid_type=Dict, help='What refinement found: symprec, number, international.')
+        spec.input('symmetry', valid_type=Dict, help='What refinement found: number, international.')
         spec.input(
             'force_constants',
             valid_type=Dict,
@@ -90,7 +95,7 @@ class PhonopyCalculation(EngineJob):
         symmetry = self.inputs.symmetry
         restoration = parse_force_constant_steps(self.dict_input('restoration'))
         request = {
-            'symprec': symmetry['symprec'],
+            'symprec': self.inputs.symprec.value,
             'method': parse_force_constants(self.dict_input('force_constants'))['method'],
             'force_constant_symmetrization': restoration['force_constant_symmetrization'],
             'properties': parse_properties(self.dict_input('properties')),

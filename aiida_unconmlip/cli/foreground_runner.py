@@ -36,6 +36,7 @@ from aiida.engine.runners import Runner
 from aiida.engine.utils import is_process_function, loop_scope, prepare_inputs
 from aiida.orm import CalcJobNode
 
+from ..speedups import enabled
 from .local_jobs import WatchedJobManager
 
 # The fallback poll, for processes this runner did not start; its own children never wait for it.
@@ -68,9 +69,10 @@ class ForegroundRunner(Runner):
         self.stopped_by: str | None = None  # the signal that stopped the run, if one did
 
     @property
-    def job_manager(self) -> WatchedJobManager:
-        """Jobs on this machine are watched through their processes, not polled (:mod:`.local_jobs`)."""
-        return self._watched_job_manager
+    def job_manager(self):
+        """Jobs on this machine are watched through their processes, not polled (:mod:`.local_jobs`; the speed-up
+        ``local_jobs``)."""
+        return self._watched_job_manager if enabled('local_jobs') else super().job_manager
 
     def instantiate_process(self, process, **inputs):
         instance = super().instantiate_process(process, **inputs)
@@ -182,9 +184,13 @@ def foreground_runner() -> ForegroundRunner:
 @contextmanager
 def rows_kept_across_commits() -> Iterator[None]:
     """The profile's database session does not mark its loaded rows stale at each commit while this lasts (AiiDA's
-    own ``disable_expire_on_commit``; every AiiDA storage has an SQLAlchemy session)."""
+    own ``disable_expire_on_commit``; every AiiDA storage has an SQLAlchemy session): the speed-up
+    ``rows_kept_across_commits``."""
     from aiida.manage import get_manager
     from aiida.storage.psql_dos.orm.utils import disable_expire_on_commit
 
+    if not enabled('rows_kept_across_commits'):
+        yield
+        return
     with disable_expire_on_commit(get_manager().get_profile_storage().get_session()):
         yield

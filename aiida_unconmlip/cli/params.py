@@ -8,6 +8,8 @@ from contextlib import contextmanager
 
 import click
 
+from ..engine.restoration import MAX_L
+
 INPUT_REFUSED = 1  # the exit status --json reports when the input was refused before anything was launched
 
 
@@ -139,8 +141,8 @@ def ROTATIONAL_AVERAGE(command):
     return click.option(
         '--rotational-average',
         'l_max',
-        type=click.IntRange(0, 20),
-        help='Rotational average up to this l_max (0: off); above l_max 7 with --accept-cost.',
+        type=click.IntRange(0, MAX_L),
+        help='Rotational average up to this l_max, with inversion (0: off); above l_max 7 with --accept-cost.',
     )(checked)
 
 

@@ -7,13 +7,15 @@ import json
 import click
 from aiida.cmdline.utils import decorators
 
+from ..engine.restoration import DEFAULT_FORCES_MODE, FORCES_MODES
 from . import params
 from .launch import launch
 from .warm_engine import start_warm_engine_ahead
 
 
 def rotational_average(l_max: int) -> dict | bool:
-    """The restoration value of ``--rotational-average L`` (0 switches it off; inversion comes with it)."""
+    """The restoration value of ``--rotational-average L`` (0 switches it off). Inversion comes with it, the O(3)
+    average of metatomic's ``SymmetrizedCalculator``; a Python launch may set ``inversion: false``."""
     return {'l_max': l_max, 'inversion': True} if l_max else False
 
 
@@ -158,7 +160,7 @@ def relax(structure, model, protocol, l_max, job_options, code, computer, daemon
 @click.argument('structures')
 @params.MODEL
 @params.ROTATIONAL_AVERAGE
-@click.option('--forces-mode', type=click.Choice(['conservative', 'direct']), default='conservative', show_default=True)
+@click.option('--forces-mode', type=click.Choice(FORCES_MODES), default=DEFAULT_FORCES_MODE, show_default=True)
 @click.option('--dtype', type=click.Choice(['float32', 'float64']), help="Default: the model's own precision.")
 @params.run_options
 @decorators.with_dbenv()

@@ -149,7 +149,7 @@ def ensure_code(computer, label: str, executable: Path, plugin: str, description
 def setup_dft(computer) -> None:
     """pw.x and ph.x codes and the pseudopotential family (Quantum ESPRESSO from Debian)."""
     try:
-        from ..dft.setup import DftSetupError, ensure_dft_codes, ensure_pseudo_family
+        from ..dft.codes import DftSetupError, ensure_dft_codes, ensure_pseudo_family
     except ImportError:
         echo.echo_critical('the DFT part needs the dft extra: pip install aiida-unconmlip[dft]')
     try:

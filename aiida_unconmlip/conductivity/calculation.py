@@ -17,10 +17,10 @@ import numpy as np
 from phono3py import Phono3py
 from phono3py.file_IO import write_fc2_to_hdf5, write_fc3_to_hdf5
 
-from ..engine.restoration import StepRecord
+from ..phonons.force_constants import FC_METHODS
+from ..step_record import StepRecord
 from ..timing import PhaseClock
-from .parameters import FC_CALCULATORS
-from .setup import Layout, from_yaml_text, split_forces, to_yaml_text
+from .phono3py_setup import Layout, from_yaml_text, split_forces, to_yaml_text
 
 VOIGT_ORDER = ('xx', 'yy', 'zz', 'yz', 'xz', 'xy')
 CUMULATIVE_POINTS = 201
@@ -55,7 +55,7 @@ def _relative_change(before: np.ndarray, after: np.ndarray) -> float:
 
 def produce_force_constants(ph3: Phono3py, method: str) -> None:
     """fc3 and fc2 from the forces set on ``ph3``."""
-    calculator = FC_CALCULATORS[method]
+    calculator = FC_METHODS[method]
     ph3.produce_fc3(fc_calculator=calculator)
     if ph3.phonon_supercell_matrix is not None:
         ph3.produce_fc2(fc_calculator=calculator)

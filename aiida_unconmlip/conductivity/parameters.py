@@ -1,12 +1,15 @@
 """Validated parameters of the thermal-conductivity steps: the one place that says what each Dict input may hold and
-what it defaults to. The ``moderate`` protocol is these defaults; the other protocols state only what they change."""
+what it defaults to. Each protocol, ``moderate`` included, states only what it changes from these defaults.
+
+The force-constant method is ``conductivity.force_constants`` here and ``force_constants.method`` in the phonon work
+chain: two input names kept for the inputs already written with them, one map of methods (``FC_METHODS``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..phonons.parameters import check_displacements, with_defaults
-from ..validation import DEFAULT_MAX_SUPERCELL_ATOMS
+from ..phonons.force_constants import FC_METHODS
+from ..phonons.parameters import DEFAULT_MAX_SUPERCELL_ATOMS, check_displacements, with_defaults
 
 # Third-order displacements pair up atoms, so their supercell is kept smaller than the phonon work chain's; the
 # second-order force constants get their own, larger supercell when ``fc2_min_length`` or ``fc2_supercell_matrix``
@@ -37,7 +40,6 @@ CONDUCTIVITY = {
     'imaginary_tolerance_thz': 0.01,
 }
 METHODS = ('rta', 'lbte')
-FC_CALCULATORS = {'phonopy': 'traditional', 'symfc': 'symfc'}
 
 
 def _positive_integers(name: str, value: Any, length: int) -> None:
@@ -79,8 +81,8 @@ def parse_conductivity(given: dict[str, Any] | None) -> dict[str, Any]:
         raise ValueError(
             f'conductivity.smearing_thz must be a positive width (THz) or null (tetrahedron method), not {smearing!r}'
         )
-    if values['force_constants'] not in FC_CALCULATORS:
-        raise ValueError(f'conductivity.force_constants must be one of {", ".join(FC_CALCULATORS)}')
+    if values['force_constants'] not in FC_METHODS:
+        raise ValueError(f'conductivity.force_constants must be one of {", ".join(FC_METHODS)}')
     for name in ('wigner', 'isotope', 'mode_properties'):
         if not isinstance(values[name], bool):
             raise ValueError(f'conductivity.{name} is true or false, not {values[name]!r}')

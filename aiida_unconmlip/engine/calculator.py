@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from ase.calculators.calculator import Calculator, all_changes
 
+from ..step_record import StepRecord
 from .evaluate import evaluate_structures
 from .potentials import Potential
-from .restoration import Restoration, StepRecord
+from .restoration import Restoration
 
 
 class RestoredCalculator(Calculator):

@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
+from ..step_record import StepRecord
 from .batching import BudgetTuner, default_atoms_per_batch, run_in_batches
 from .errors import NonFiniteOutput
 from .potentials import Potential
 from .potentials.base import OverlappingAtoms
-from .restoration import Restoration, StepRecord
+from .restoration import Restoration
 from .rotations import RotationQuadrature, rotation_quadrature
 from .structures import check_structures, overlap_error
 

@@ -1,6 +1,13 @@
-"""The folder contract between the AiiDA side and the engine: the one interface the two halves share.
+"""The folder contract between the AiiDA side and the engine, task by task: the one interface the halves share.
 
-Input folder (written by the ``unconmlip.evaluate`` and ``unconmlip.relax`` CalcJobs, or by hand):
+Every job folder has a ``job.json`` whose ``task`` picks the section below; each section names the writer of its
+input (called by its CalcJob), the reader the engine runs, and the parser that reads its output. A failed job of any
+task leaves ``error.json`` (last section). Readers and writers of tasks evaluate and relax are in this module.
+
+**Tasks evaluate and relax**
+
+Input (:func:`write_job`, by the ``unconmlip.evaluate`` and ``unconmlip.relax`` CalcJobs, or by hand; read by
+:func:`read_spec` and :func:`read_job`):
 
 ``job.json``
     ``{"task": "evaluate" | "relax",
@@ -17,7 +24,8 @@ Input folder (written by the ``unconmlip.evaluate`` and ``unconmlip.relax`` Calc
     (N, 3, 3) Angstrom, ``pbc`` (N, 3), ``atom_offsets`` (N + 1,). Binary float64, because text formats such as
     extxyz round positions to 1e-8 A, which shows in forces at the 1e-7 level.
 
-Output, written into the same folder:
+Output, written into the same folder (:func:`write_results`, :func:`write_relax_results`, :func:`write_partial`;
+read by :mod:`aiida_unconmlip.parsers.evaluate` and :mod:`aiida_unconmlip.parsers.relax`):
 
 ``results.npz`` (read with ``allow_pickle=False``)
     ``energies`` (N,) eV; ``forces`` (total atoms, 3) eV/A, structure i in rows
@@ -31,7 +39,22 @@ Output, written into the same folder:
     and for task relax
     ``"relaxation": [{"converged", "steps", "energy_ev", "space_group_input", "space_group_output", "seconds"},
     ...]``.
-Task ``phonopy`` (written by the ``unconmlip.phonopy`` CalcJob; :mod:`aiida_unconmlip.engine.phonopy_task`)
+``partial/part_<k>.npz`` and ``partial/part_<k>.json`` (task evaluate, written as structures finish)
+    The structures finished so far, batch after batch, so that a job stopped before the end (walltime, ``scancel``,
+    a lost node) keeps them: ``indices`` (into the job's structures), ``energies``, ``forces`` with
+    ``atom_offsets``, ``stresses`` as in ``results.npz``; the ``.json`` holds the restoration records of those
+    structures. Each part is complete when it appears (written under another name, then renamed). A progress line
+    per finished part goes to stdout. Removed once ``results.npz`` is written: it holds them all, and a finished job
+    retrieves and stores no second copy.
+
+**Task phonopy**
+
+Written by :func:`~aiida_unconmlip.engine.phonopy_task.write_phonopy_job` (the ``unconmlip.phonopy`` CalcJob),
+read by :func:`~aiida_unconmlip.engine.phonopy_task.phonon_request` and
+:func:`~aiida_unconmlip.engine.force_set_job.read_setup_and_forces`; output parsed by
+:mod:`aiida_unconmlip.parsers.phonopy`.
+
+``phonopy``
     Input: ``job.json`` ``{"task": "phonopy", "phonopy": {"symprec", "method": "phonopy" | "symfc",
     "force_constant_symmetrization": bool, "properties": {...}, "space_group": {"number", "symbol"},
     "space_group_kept": bool | null}}`` (``properties`` as the phonon work chain's), ``phonopy_disp.yaml``
@@ -43,7 +66,15 @@ Task ``phonopy`` (written by the ``unconmlip.phonopy`` CalcJob; :mod:`aiida_unco
     ``properties.projected_dos`` ``pdos_frequencies`` and ``projected_dos``) and ``report.json``
     (``restoration_steps``, ``band_labels`` [[index, label], ...], ``primitive_symbols``, ``diagnostics``,
     ``timing``).
-Task ``phono3py`` (written by the ``unconmlip.phono3py`` CalcJob; :mod:`aiida_unconmlip.engine.phono3py_task`)
+
+**Task phono3py**
+
+Written by :func:`~aiida_unconmlip.engine.phono3py_task.write_phono3py_job` (the ``unconmlip.phono3py`` CalcJob),
+read by :func:`~aiida_unconmlip.engine.phono3py_task.conductivity_request` and
+:func:`~aiida_unconmlip.engine.force_set_job.read_setup_and_forces`; output parsed by
+:mod:`aiida_unconmlip.parsers.phono3py`.
+
+``phono3py``
     Input: ``job.json`` ``{"task": "phono3py", "phono3py": {"symprec", "layout": {"fc3", "fc2", "reference_fc3",
     "reference_fc2"}, "conductivity": {...}, "force_constant_symmetrization": bool}}`` (``conductivity`` as the
     thermal-conductivity work chain's; ``layout`` says where the fc3 and fc2 sets and the undisplaced supercells sit
@@ -55,14 +86,10 @@ Task ``phono3py`` (written by the ``unconmlip.phono3py`` CalcJob; :mod:`aiida_un
     ``cumulative_kappa`` (temperatures, points) W/m-K, ``mesh``, and with ``mode_properties`` ``mode_qpoints``,
     ``mode_weights``, ``mode_frequencies`` THz, ``mode_group_velocities`` THz A, ``mode_linewidths`` THz) and
     ``report.json`` (``restoration_steps``, ``diagnostics``, ``timing``).
-``partial/part_<k>.npz`` and ``partial/part_<k>.json`` (task evaluate, written as structures finish)
-    The structures finished so far, batch after batch, so that a job stopped before the end (walltime, ``scancel``,
-    a lost node) keeps them: ``indices`` (into the job's structures), ``energies``, ``forces`` with
-    ``atom_offsets``, ``stresses`` as in ``results.npz``; the ``.json`` holds the restoration records of those
-    structures. Each part is complete when it appears (written under another name, then renamed). A progress line
-    per finished part goes to stdout. Removed once ``results.npz`` is written: it holds them all, and a finished job
-    retrieves and stores no second copy.
-``error.json`` (only on failure)
+
+**Every task**
+
+``error.json`` (only on failure; :func:`write_error`, read by :mod:`aiida_unconmlip.parsers.base`)
     ``{"code": "<ERROR CODE>", "message": "..."}`` with the codes of :mod:`aiida_unconmlip.engine.errors`
     (``ENGINE_CRASH`` for unexpected exceptions).
 """
@@ -80,10 +107,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from ase import Atoms
 
+from ..step_record import StepRecord
 from .errors import InvalidJob
 from .evaluate import EvaluationResult
 from .relax_parameters import RelaxParameters, parse_relax_parameters
-from .restoration import INFERENCE_STEPS, RELAXATION_STEPS, Restoration, StepRecord, parse_restoration
+from .restoration import INFERENCE_STEPS, RELAXATION_STEPS, Restoration, parse_restoration
 from .settings import EngineSettings, parse_settings
 
 if TYPE_CHECKING:

@@ -30,7 +30,7 @@ def conductivity_request(spec: dict[str, Any]):
     """The :class:`~aiida_unconmlip.conductivity.calculation.ConductivityRequest` of a job.json, validated."""
     from ..conductivity.calculation import ConductivityRequest
     from ..conductivity.parameters import parse_conductivity
-    from ..conductivity.setup import Layout
+    from ..conductivity.phono3py_setup import Layout
 
     request = read_request(spec, TASK, REQUEST_KEYS)
     try:

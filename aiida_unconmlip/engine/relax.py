@@ -13,11 +13,12 @@ from ase.constraints import FixSymmetry
 from ase.filters import FrechetCellFilter
 from ase.optimize import BFGS, FIRE, LBFGS
 
+from ..step_record import StepRecord
 from .calculator import RestoredCalculator
 from .errors import NonFiniteOutput
 from .potentials import Potential
 from .relax_parameters import RelaxParameters
-from .restoration import Restoration, StepRecord, combine_records
+from .restoration import Restoration, combine_records
 from .structures import check_structures
 
 OPTIMIZERS = {'FIRE': FIRE, 'BFGS': BFGS, 'LBFGS': LBFGS}

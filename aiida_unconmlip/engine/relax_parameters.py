@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .restoration import DEFAULT_SYMPREC
+
 OPTIMIZER_NAMES = ('FIRE', 'BFGS', 'LBFGS')  # ASE's optimisers of those names
 CELL_MODES = ('positions', 'full', 'fixed_volume')
 
@@ -26,7 +28,7 @@ class RelaxParameters:
     pressure_gpa: float = 0.0
     fmax: float = 1e-4
     max_steps: int = 2000
-    symprec: float = 1e-5
+    symprec: float = DEFAULT_SYMPREC
     trajectory_interval: int = 10
 
     def as_dict(self) -> dict[str, Any]:

@@ -26,9 +26,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .potentials.base import FORCES_MODES
+from ..step_record import StepRecord
 
 MAX_L = 20
+# spglib's tolerance (Angstrom) wherever symmetry is found: FixSymmetry, refinement, displacements, projections.
+DEFAULT_SYMPREC = 1e-5
+FORCES_MODES = ('conservative', 'direct')
+DEFAULT_FORCES_MODE = 'conservative'
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ STEPS = (
     StepDefinition(
         'forces_mode',
         'inference',
-        'conservative',
+        DEFAULT_FORCES_MODE,
         'Forces and stress from autograd of the energy (conservative) or from the model heads (direct).',
     ),
     StepDefinition(
@@ -73,18 +77,6 @@ INFERENCE_STEPS = ('forces_mode', 'rotational_average')
 RELAXATION_STEPS = ('fix_symmetry', *INFERENCE_STEPS)
 # The raw side of a raw-versus-restored comparison: every step that can be switched off, off.
 RESTORATION_OFF = {step.name: False for step in STEPS if step.name != 'forces_mode'}
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    """What one restoration step did: the parameters it ran with and its measured effect."""
-
-    name: str
-    parameters: dict[str, Any]
-    effect: dict[str, Any]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {'name': self.name, 'parameters': self.parameters, 'effect': self.effect}
 
 
 def _parse_rotational_average(value: Any) -> dict[str, Any] | bool:
@@ -143,8 +135,8 @@ def parse_restoration(data: dict[str, Any] | None, applicable: Iterable[str] = I
 class Restoration:
     """The inference steps the engine applies around the model: how forces are obtained, the rotational average."""
 
-    forces_mode: str = 'conservative'
-    l_max: int = 0
+    forces_mode: str = DEFAULT_FORCES_MODE
+    l_max: int = 0  # no average; in restoration mappings that is ``rotational_average: false``
     inversion: bool = False
 
     @classmethod

@@ -8,6 +8,7 @@ components up to l_max. With inversion each rotation also appears as -R (imprope
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,8 +51,10 @@ def lebedev_grid(min_degree: int) -> tuple[np.ndarray, np.ndarray, int]:
             degree += 2
 
 
+@functools.cache
 def rotation_quadrature(l_max: int, inversion: bool = False) -> RotationQuadrature:
-    """The quadrature for ``l_max``; ``l_max = 0`` is the identity alone (no averaging)."""
+    """The quadrature for ``l_max``; ``l_max = 0`` is the identity alone (no averaging). Built once per process and
+    shared (its arrays read-only): the job's records and the evaluation use the same one."""
     if l_max == 0:
         rotations, weights, degree = np.eye(3)[None], np.ones(1), 0
     else:
@@ -65,4 +68,6 @@ def rotation_quadrature(l_max: int, inversion: bool = False) -> RotationQuadratu
     if inversion:
         rotations = np.concatenate([rotations, -rotations])
         weights = np.concatenate([weights, weights]) / 2
+    rotations.setflags(write=False)
+    weights.setflags(write=False)
     return RotationQuadrature(rotations=rotations, weights=weights, lebedev_degree=degree)

@@ -15,13 +15,13 @@ signal would (at the next Python instruction), so a killed job behaves as before
 job leaves it an ``ENGINE_CRASH`` error, which running the job again fixes. Where no warm process can be used (an
 unsafe or too long socket folder), the job runs in the client.
 
-The socket and its lock live in ``$TMPDIR/unconmlip-engine-<uid>``, a folder only its user can enter.
+The socket and its lock live in ``$TMPDIR/unconmlip-engine-<uid>``, a folder only its user can enter. This module is
+the client side (one per job) and what both sides share; the warm process is :mod:`.warm_server`, its model cache
+:mod:`.kept_models`.
 """
 
 from __future__ import annotations
 
-import _thread
-import argparse
 import fcntl
 import hashlib
 import json
@@ -31,20 +31,19 @@ import stat
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
+
+from ..speedups import enabled
 
 # Environment variables that change what a job computes or how fast: a warm process serves only jobs whose values are
 # the ones it started with.
 ENGINE_ENVIRONMENT = ('CUDA', 'HIP', 'ROCR', 'OMP', 'MKL', 'OPENBLAS', 'KMP', 'TORCH', 'PYTORCH', 'PYTHON', 'LD_',
                       'UNCONMLIP', 'METATOMIC', 'VESIN')  # fmt: skip
 WARM_SECONDS_VARIABLE = 'UNCONMLIP_ENGINE_WARM_SECONDS'
-SERVER_MODULE = 'aiida_unconmlip.engine.warm'  # run as python -m
-KEPT_MODELS = 4
+SERVER_MODULE = 'aiida_unconmlip.engine.warm_server'  # run as python -m
 START_SECONDS = 60.0  # how long a client waits for a warm process it started to listen
 
 
@@ -95,7 +94,7 @@ def locked(path: Path) -> Iterator[None]:
 def warm_seconds() -> float | None:
     """How long a warm engine process should stay after its last job, from the environment (``None``: no warm one)."""
     value = os.environ.get(WARM_SECONDS_VARIABLE, '').strip()
-    if not value:
+    if not value or not enabled('warm_engine'):
         return None
     try:
         seconds = float(value)
@@ -165,8 +164,9 @@ def warm_engine_connection(idle_seconds: float, environment: Mapping[str, str]) 
 def start_ahead(idle_seconds: float, environment: Mapping[str, str]) -> None:
     """Start the warm process that jobs of ``environment`` will use, unless it runs: called by a run on this machine
     before its first job, it imports torch and the libraries while the run prepares its inputs. The connection closes
-    without a request, which the warm process skips."""
-    warm_engine_connection(idle_seconds, environment).close()
+    without a request, which the warm process skips. Nothing with the speed-up ``warm_engine`` switched off."""
+    if enabled('warm_engine'):
+        warm_engine_connection(idle_seconds, environment).close()
 
 
 def run_in_warm_engine(folder: str | Path, idle_seconds: float) -> int:
@@ -198,214 +198,6 @@ def run_in_warm_engine(folder: str | Path, idle_seconds: float) -> int:
     return int(json.loads(reply)['status'])
 
 
-# The warm process.
-
-
-class KeptModels:
-    """``load_potential`` for the warm process: the last few models kept, each used again only for a file of its
-    sha256 (the model files of jobs are copies in each job's folder).
-
-    The model loaded last is noted in ``last_model``, and the next warm process of the same jobs loads it as it starts
-    (:meth:`load_last`): a run's first job then finds the model it will most likely ask for loaded already."""
-
-    def __init__(self, capacity: int = KEPT_MODELS, last_model: Path | None = None):
-        self._capacity, self._kept, self._last_model = capacity, OrderedDict(), last_model
-
-    def __call__(self, path, backend: str, sha256: str | None = None, device: str = 'auto', dtype: str | None = None):
-        from .hashing import verify_sha256
-        from .potentials import load_potential
-
-        if sha256 is None or not Path(path).is_file():
-            return load_potential(path, backend, sha256, device=device, dtype=dtype)
-        verify_sha256(path, sha256)
-        key = (backend, sha256, device, dtype)
-        if key not in self._kept:
-            self._kept[key] = load_potential(path, backend, device=device, dtype=dtype)  # its sha256 checked above
-            self._note_last(path, key)
-            while len(self._kept) > self._capacity:
-                self._kept.popitem(last=False)
-        self._kept.move_to_end(key)
-        return self._kept[key]
-
-    def _note_last(self, path, key: tuple) -> None:
-        if self._last_model is not None:
-            with suppress(OSError):
-                self._last_model.write_text(json.dumps([str(Path(path).resolve()), *key]))
-
-    def load_last(self) -> None:
-        """Load the model that the previous warm process loaded last, if its file is still there with its sha256 (the
-        default PET takes 0.25 s here)."""
-        if self._last_model is None or not self._last_model.is_file():
-            return
-        try:
-            path, *key = json.loads(self._last_model.read_text())
-            self(path, *key)
-        except Exception as exc:  # its file gone or changed, or anything else: the first job loads its model itself
-            print(f'no model loaded ahead: {exc}', flush=True)
-        else:
-            print(f'loaded ahead: the model of sha256 {key[1]}', flush=True)
-
-    def forget(self) -> None:
-        self._kept.clear()
-
-
-class ClientWatch:
-    """Stops the running job (KeyboardInterrupt in the main thread) when its client goes away."""
-
-    def __init__(self, connection: socket.socket):
-        self._connection, self._lock = connection, threading.Lock()
-        self._running, self.client_gone = True, False
-        threading.Thread(target=self._watch, daemon=True).start()
-
-    def _watch(self) -> None:
-        try:
-            data = self._connection.recv(1)
-        except OSError:
-            data = b''
-        with self._lock:
-            if self._running and not data:
-                self.client_gone = True
-                _thread.interrupt_main()
-
-    def finish(self) -> None:
-        with self._lock:
-            self._running = False
-
-
-@contextmanager
-def job_output(stdout: int, stderr: int) -> Iterator[None]:
-    """The client's stdout and stderr as this process's for the job's duration."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    os.dup2(stdout, 1)
-    os.dup2(stderr, 2)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for descriptor in (*saved, stdout, stderr):
-            os.close(descriptor)
-
-
-@contextmanager
-def inside(folder: str) -> Iterator[None]:
-    """The job's folder as the working directory, as for a job in a process of its own."""
-    before = os.getcwd()
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(before)
-
-
-def receive_request(connection: socket.socket) -> tuple[dict, list[int]] | None:
-    message, descriptors, _, _ = socket.recv_fds(connection, 65536, 2)
-    while message and not message.endswith(b'\n'):
-        chunk = connection.recv(65536)
-        if not chunk:
-            break
-        message += chunk
-    if not message.endswith(b'\n') or len(descriptors) != 2:
-        for descriptor in descriptors:
-            os.close(descriptor)
-        return None  # a client that died while waiting for its turn
-    return json.loads(message), descriptors
-
-
-def serve_one(connection: socket.socket, models: KeptModels) -> None:
-    from .jobs import run_folder
-
-    request = receive_request(connection)
-    if request is None:
-        return
-    (job, (stdout, stderr)), start = request, time.perf_counter()
-    watch = ClientWatch(connection)
-    try:
-        with job_output(stdout, stderr), inside(job['folder']):
-            try:
-                status = run_folder('.', models)
-            finally:
-                watch.finish()
-    except KeyboardInterrupt:
-        if not watch.client_gone:
-            raise
-        models.forget()  # a job stopped half-way may have left a model in any state
-        print(f'{job["folder"]}: stopped, its job was killed', flush=True)
-        return
-    print(f'{job["folder"]}: exit status {status} in {time.perf_counter() - start:.2f} s', flush=True)
-    with suppress(OSError):  # the client went away as the job finished
-        connection.sendall(json.dumps({'status': status}).encode())
-
-
-def serve(address: Path, idle_seconds: float) -> None:
-    """Listen at ``address``; run the jobs handed over, one at a time; leave after ``idle_seconds`` without one,
-    or at SIGTERM (:func:`stop_warm_engines`)."""
-    import select
-    import signal
-
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(address))
-    socket_inode = address.stat().st_ino
-
-    def leave(*_) -> None:
-        """SIGTERM: leave at once, wherever the process is. An exception raised here could be swallowed by library
-        code during the imports, and the process would stay; a job stopped half-way ends as if killed."""
-        remove_own_files(address, socket_inode)
-        sys.stdout.flush()
-        os._exit(0)
-
-    signal.signal(signal.SIGTERM, leave)  # before the PID file that stop_warm_engines reads
-    try:
-        address.with_suffix('.pid').write_text(str(os.getpid()))
-        listener.listen(64)  # once the PID file exists: a client that started this process may then read it
-        preload()
-        models = KeptModels(last_model=address.with_suffix('.model.json'))
-        models.load_last()
-        while True:
-            if not select.select([listener], [], [], idle_seconds)[0]:
-                with locked(address.with_suffix('.lock')):
-                    if not select.select([listener], [], [], 0)[0]:
-                        print(f'no job for {idle_seconds:g} s: leaving', flush=True)
-                        remove_own_files(address, socket_inode)  # under the lock: no client connects meanwhile
-                        return
-            connection, _ = listener.accept()
-            try:
-                serve_one(connection, models)
-            finally:
-                with suppress(OSError):  # the client may be gone already
-                    connection.shutdown(socket.SHUT_RDWR)  # wakes the watch thread too, which close() would not
-                connection.close()
-    finally:
-        remove_own_files(address, socket_inode)
-
-
-def remove_own_files(address: Path, socket_inode: int) -> None:
-    """Remove the socket and PID file of this process, not those of a warm process started after it left."""
-    with suppress(FileNotFoundError):
-        if address.stat().st_ino == socket_inode:
-            address.unlink()
-    pid_file = address.with_suffix('.pid')
-    with suppress(FileNotFoundError):
-        if pid_file.read_text() == str(os.getpid()):
-            pid_file.unlink()
-
-
-def preload() -> None:
-    """Import what the jobs need before the first one arrives (about 2.5 s here, which a run started ahead hides):
-    the tasks, torch with the metatomic backend, phonopy's calculations and symfc (which the phonopy job's second
-    process uses, forked from this one)."""
-    import metatomic.torch  # noqa: F401
-    import symfc  # noqa: F401
-
-    from ..phonons import calculation  # noqa: F401
-    from . import jobs, phonopy_task  # noqa: F401
-    from .potentials import metatomic_backend  # noqa: F401
-
-
 def stop_warm_engines() -> list[int]:
     """Stop this user's warm engine processes (SIGTERM; a job running in one ends as if killed); their PIDs."""
     import signal
@@ -420,15 +212,3 @@ def stop_warm_engines() -> list[int]:
             os.kill(pid, signal.SIGTERM)
             stopped.append(pid)
     return stopped
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog='python -m aiida_unconmlip.engine.warm', description=__doc__)
-    parser.add_argument('address', type=Path, help='the Unix socket to listen at')
-    parser.add_argument('--idle-seconds', type=float, required=True, help='leave after this long without a job')
-    arguments = parser.parse_args(argv)
-    serve(arguments.address, arguments.idle_seconds)
-
-
-if __name__ == '__main__':
-    main()

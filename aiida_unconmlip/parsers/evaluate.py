@@ -9,7 +9,8 @@ from aiida.engine import ExitCode
 from aiida.orm import ArrayData
 
 from ..engine import io as engine_io
-from ..engine.restoration import StepRecord, combine_records
+from ..engine.restoration import combine_records
+from ..step_record import StepRecord
 from ..symmetry.records import RECORDS_NAMESPACE, record_nodes
 from .base import EngineParser
 

@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.restoration import StepRecord
+from ..step_record import StepRecord
 from . import diagnostics
 from .force_constants import SYMMETRIC_BY_FIT, fc_from_forces, symmetrize_fc
+from .phonopy_setup import from_yaml_text, supercell_from_yaml_text, to_yaml_text
 from .projector import BasisAhead
 from .properties import band_path, band_points, band_segments, run_band_structure, run_dos_and_thermal
-from .setup import from_yaml_text, supercell_from_yaml_text, to_yaml_text
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..validation import DEFAULT_MAX_SUPERCELL_ATOMS
 from .force_constants import FC_METHODS
 from .supercells import SUPERCELL_SHAPES
 
+DEFAULT_MAX_SUPERCELL_ATOMS = 2000  # a larger supercell is refused unless asked for: its jobs would take hours
 DISPLACEMENTS = {
     'min_length': 15.0,
     'supercell_matrix': None,

@@ -10,7 +10,8 @@ main job's phonopy job 1.1 s instead of 1.8 s in the warm engine process. The op
 phonopy would pass and build (spglib's operations of the same supercell at the same tolerance), so the projected
 force constants are the same (equal to the last bit for Si216; a test compares three crystals).
 
-With one core, without ``fork``, or for a supercell the basis does not match, phonopy projects by itself as before.
+With one core, without ``fork``, for a supercell the basis does not match, or with the speed-up
+``projector_basis_ahead`` switched off (:mod:`aiida_unconmlip.speedups`), phonopy projects by itself as before.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from phonopy import Phonopy
 from phonopy.structure.atoms import PhonopyAtoms
 
 from ..cores import usable_cores
+from ..speedups import enabled
 
 Cell = tuple[np.ndarray, np.ndarray, np.ndarray]  # lattice (rows), fractional positions, atomic numbers
 
@@ -107,7 +109,11 @@ class BasisAhead:
 
     def __init__(self, supercell: PhonopyAtoms, symprec: float):
         self._process = self._connection = None
-        if usable_cores() < 2 or 'fork' not in multiprocessing.get_all_start_methods():
+        if (
+            not enabled('projector_basis_ahead')
+            or usable_cores() < 2
+            or 'fork' not in multiprocessing.get_all_start_methods()
+        ):
             return
         context = multiprocessing.get_context('fork')
         receiving, sending = context.Pipe(duplex=False)

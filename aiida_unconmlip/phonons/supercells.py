@@ -205,3 +205,11 @@ def supercell_matrix(unitcell: Atoms, min_length: float, shape: str, symprec: fl
     if shape == 'isotropic':
         return isotropic_supercell_matrix(unitcell, min_length, symprec)
     return diagonal_supercell_matrix(unitcell.cell.array, min_length)
+
+
+def chosen_supercell_matrix(
+    unitcell: Atoms, given: list | None, min_length: float, shape: str, symprec: float
+) -> list[list[int]]:
+    """The one rule for a work chain's supercell: the matrix the user ``given``, else the one for ``min_length`` in
+    ``shape``. Input validation and the displacement step both call it, so they cannot disagree."""
+    return given or supercell_matrix(unitcell, min_length, shape, symprec)

@@ -15,17 +15,17 @@ primitive cells.
 
 from __future__ import annotations
 
-import io
 import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import phonopy
 from phonopy import Phonopy, PhonopyGruneisen, PhonopyQHA
 from phonopy.phonon.band_structure import get_band_qpoints
 from phonopy.physical_units import get_physical_units
+
+from ..phonons.phonopy_setup import from_yaml_text
 
 MIN_VOLUMES = 5  # phonopy's run_qha refuses fewer; an EOS with 4 parameters needs more points than parameters
 MAX_LINEAR_STRAIN = 0.1
@@ -177,15 +177,14 @@ def _load_with_force_constants(text: str) -> Phonopy:
     """A phonopy object from phonopy yaml text that carries force constants.
 
     Without force constants in the text, ``phonopy.load`` would read a ``FORCE_CONSTANTS`` file from the working
-    directory instead, hence the check first. NAC is off (``is_nac=False``, else phonopy would also pick up a
-    ``BORN`` file there): machine-learned force constants come without Born charges.
+    directory instead, hence the check first.
     """
     if _FORCE_CONSTANTS_KEY.search(text) is None:
         raise ValueError(
             "the phonopy yaml has no force constants: write it with settings={'force_constants': True} "
             '(Phonopy.save or to_phonopy_yaml)'
         )
-    return phonopy.load(io.StringIO(text), is_nac=False, produce_fc=False, is_compact_fc=True, log_level=0)
+    return from_yaml_text(text)
 
 
 def gruneisen_on_path(

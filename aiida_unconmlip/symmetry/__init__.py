@@ -1,6 +1,3 @@
-"""Symmetry-restoration steps that run on the AiiDA side, each a calcfunction and so its own provenance node."""
-
-from .net_force import net_force_removal
-from .projection import space_group_projection
-
-__all__ = ('net_force_removal', 'space_group_projection')
+"""Symmetry: spglib's operations and the projection onto them (:mod:`.space_group`, no AiiDA), and the
+restoration steps that run on the AiiDA side as calcfunctions (:mod:`.projection`, :mod:`.net_force`), each its own
+provenance node. Nothing is imported here, so the AiiDA-free modules stay free of AiiDA."""

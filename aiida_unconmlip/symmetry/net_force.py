@@ -6,7 +6,7 @@ import numpy as np
 from aiida.engine import calcfunction
 
 from ..data import ForceSetData
-from ..engine.restoration import StepRecord
+from ..step_record import StepRecord
 from .records import record_outputs
 
 

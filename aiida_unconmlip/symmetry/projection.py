@@ -7,7 +7,7 @@ from aiida.engine import calcfunction
 from aiida.orm import ArrayData, Float
 
 from ..data import ForceSetData, StructureSetData
-from ..engine.restoration import StepRecord
+from ..step_record import StepRecord
 from .records import record_outputs
 from .space_group import project_forces, project_stress, space_group_operations
 

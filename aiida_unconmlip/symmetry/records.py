@@ -12,7 +12,7 @@ from typing import Any
 
 from aiida.orm import Dict
 
-from ..engine.restoration import StepRecord
+from ..step_record import StepRecord
 
 RECORDS_NAMESPACE = 'restoration_steps'
 RECORD_LINK_PREFIX = f'{RECORDS_NAMESPACE}__'

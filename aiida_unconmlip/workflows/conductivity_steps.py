@@ -10,7 +10,7 @@ from aiida.engine import calcfunction
 from aiida.orm import Dict, Float, List, SinglefileData, StructureData
 
 from ..conductivity.parameters import parse_kappa_displacements
-from ..conductivity.setup import (
+from ..conductivity.phono3py_setup import (
     Layout,
     generate_displacements,
     make_phono3py,

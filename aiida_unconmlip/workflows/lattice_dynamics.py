@@ -1,39 +1,41 @@
 """What the phonon and thermal-conductivity work chains share: relaxation (FixSymmetry) -> standardised structure ->
 displaced supercells -> batched evaluate jobs -> space-group projection and net-force removal of the forces.
 
-A subclass makes the displaced supercells (``ctx.supercells``) in its ``displace`` step and turns the restored forces
-(``ctx.forces``) into its results in a job of its own on the compute node.
+A subclass makes the displaced supercells (``ctx.supercells``) in its ``displace`` step and names the job that turns
+the restored forces (``ctx.forces``) into its results on the compute node (``_force_job``, with its inputs from
+``force_job_inputs``); this class runs and inspects that job.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aiida import orm
 from aiida.common import AttributeDict
-from aiida.engine import ToContext, WorkChain, if_, while_
+from aiida.engine import CalcJob, ToContext, WorkChain, append_, if_, while_
 
 from ..calcjobs.evaluate import EvaluateCalculation
-from ..engine.restoration import INFERENCE_STEPS, STEP_NAMES, parse_restoration
+from ..calcjobs.phonopy import FORCE_CONSTANT_STEPS
+from ..engine.restoration import DEFAULT_SYMPREC, INFERENCE_STEPS, STEP_NAMES, parse_restoration
 from ..output_links import OutputLinksWhenPresent
-from ..phonons.setup import standardize
+from ..phonons.phonopy_setup import standardize
 from ..ports import dict_validator, validate_positive_length
-from ..symmetry import net_force_removal, space_group_projection
+from ..symmetry.net_force import net_force_removal
+from ..symmetry.projection import space_group_projection
 from ..symmetry.records import RECORDS_NAMESPACE
 from ..validation import check_bulk_crystal, check_distances, check_model_input
+from .computers import check_reachable
 from .evaluate import EvaluateWorkChain
 from .failures import root_cause
 from .phonon_steps import merge_force_sets, refine_structure, split_structure_set
 from .protocols import check_override_keys, load_protocol, recursive_merge
-from .relax import RelaxWorkChain
-from .relax_first import RelaxFirst
+from .relax_first import RelaxFirst, check_relax_symprec
+from .waves import next_wave, wave_size
 
 
 def parse_all_restoration_steps(data: dict[str, Any] | None) -> dict[str, Any]:
     return parse_restoration(data, STEP_NAMES)
-
-
-DEFAULT_SYMPREC = 1e-5
 
 
 def check_common_inputs(inputs) -> tuple | str | None:
@@ -42,13 +44,10 @@ def check_common_inputs(inputs) -> tuple | str | None:
     ``None`` where the structure is not among the inputs (a namespace exposed by a parent that sets it itself)."""
     if 'structure' not in inputs:
         return None
-    parameters = inputs.get('relax', {}).get('relax', {}).get('parameters')
     symprec = inputs['symprec'].value if 'symprec' in inputs else DEFAULT_SYMPREC
-    if parameters is not None and parameters.get('symprec', symprec) != symprec:
-        return (
-            f'relax.relax.parameters.symprec ({parameters["symprec"]}) differs from symprec ({symprec}): '
-            'give symprec once, on the work chain; its relaxation uses it for FixSymmetry'
-        )
+    refused = check_relax_symprec(inputs, 'relax', symprec)
+    if refused:
+        return refused
     atoms, model = inputs['structure'].get_ase(), inputs['evaluate']['model']
     try:
         check_model_input([atoms], model.elements, model.model_name or f'PK {model.pk}')
@@ -60,11 +59,24 @@ def check_common_inputs(inputs) -> tuple | str | None:
     return standard, symprec
 
 
+@dataclass(frozen=True)
+class ForceJob:
+    """The job of a subclass that uses the restored forces: which CalcJob, what it is for, what it returns."""
+
+    process_class: type[CalcJob]
+    link_label: str
+    description: str  # for the process report: "launched <class><pk> for <description>"
+    outputs: tuple[str, ...]  # passed on as the work chain's outputs where the job has them
+    exit_code: str  # the work chain's exit code when the job fails
+
+
 class LatticeDynamicsWorkChain(OutputLinksWhenPresent, RelaxFirst, WorkChain):
     """Base of the work chains that evaluate displaced supercells of a (relaxed) crystal, every restoration step a
-    node. Not launched itself: a subclass adds its outline, ``displace`` and the job that uses the forces."""
+    node. Not launched itself: a subclass's outline is :meth:`lattice_dynamics_outline`; it adds ``displace`` and
+    names its force job (``_force_job``, inputs from :meth:`force_job_inputs`)."""
 
     _protocol: str
+    _force_job: ForceJob
 
     @classmethod
     def define(cls, spec):
@@ -109,7 +121,6 @@ class LatticeDynamicsWorkChain(OutputLinksWhenPresent, RelaxFirst, WorkChain):
         spec.output('symmetry', valid_type=orm.Dict, help='Space group found at symprec.')
 
         spec.exit_code(402, 'ERROR_EVALUATION_FAILED', message='Evaluating the displaced supercells failed: {message}')
-        spec.exit_code(404, 'ERROR_COMPUTER_UNREACHABLE', message='Cannot reach the computer of the jobs: {message}')
 
     @classmethod
     def get_builder_from_protocol(
@@ -139,6 +150,7 @@ class LatticeDynamicsWorkChain(OutputLinksWhenPresent, RelaxFirst, WorkChain):
         if options:
             evaluate = recursive_merge(evaluate, {'metadata': {'options': options}})
 
+        check_reachable(code.computer)
         builder = cls.get_builder()
         builder.structure = structure
         for name, value in inputs.items():
@@ -149,20 +161,14 @@ class LatticeDynamicsWorkChain(OutputLinksWhenPresent, RelaxFirst, WorkChain):
         if 'settings' in evaluate:
             builder.evaluate.settings = orm.Dict(evaluate['settings'])
         if relax:
-            relax_inputs = RelaxWorkChain.get_protocol_inputs(
-                code, structure, model, protocol, relax_overrides, options
-            )
-            for name in ('structures', 'restoration'):
-                relax_inputs['relax'].pop(name, None)
-            builder.relax = relax_inputs
+            builder.relax = cls.relax_protocol_inputs(code, structure, model, protocol, relax_overrides, options)
         return builder
 
     @classmethod
-    def forces_outline(cls) -> tuple:
-        """The outline up to the restored forces; a subclass appends the job that uses them."""
+    def lattice_dynamics_outline(cls) -> tuple:
+        """The whole outline: relaxation, supercells, forces and their restoration, then the subclass's force job."""
         return (
             cls.setup,
-            cls.check_computer,
             if_(cls.should_relax)(cls.run_relax, cls.inspect_relax),
             cls.refine,
             cls.displace,
@@ -170,6 +176,8 @@ class LatticeDynamicsWorkChain(OutputLinksWhenPresent, RelaxFirst, WorkChain):
             while_(cls.chunks_pending)(cls.run_evaluate),
             cls.inspect_evaluate,
             cls.restore_forces,
+            cls.run_force_job,
+            cls.inspect_force_job,
         )
 
     def setup(self):
@@ -188,22 +196,6 @@ class LatticeDynamicsWorkChain(OutputLinksWhenPresent, RelaxFirst, WorkChain):
             for key, value in evaluate['metadata'].get('options', {}).items()
             if key not in ('gpus', 'parser_name')
         }
-
-    def check_computer(self):
-        """Open the transport of the jobs' computer once, so a refused key or an unknown host fails now, with what to
-        do, instead of leaving the first job paused after AiiDA's transport retries."""
-        computer = self.inputs.evaluate.code.computer
-        if computer.transport_type == 'core.local':
-            return None
-        try:
-            with computer.get_transport():
-                pass
-        except Exception as exc:
-            return self.exit_codes.ERROR_COMPUTER_UNREACHABLE.format(
-                message=f'{computer.label} ({computer.transport_type}): {type(exc).__name__}: {exc}; '
-                f'check the connection with `verdi computer test {computer.label}`'
-            )
-        return None
 
     def relaxation_symprec(self) -> float:
         return self.inputs.symprec.value
@@ -229,36 +221,28 @@ class LatticeDynamicsWorkChain(OutputLinksWhenPresent, RelaxFirst, WorkChain):
             else {'chunk_00': self.ctx.supercells}
         )
         self.ctx.pending_chunks = sorted(chunks.items())
-        if 'max_concurrent_evaluations' in self.inputs:
-            self.ctx.wave = self.inputs.max_concurrent_evaluations.value
-        else:  # without a queue, jobs started together share the same cores or device and only slow each other
-            direct = self.inputs.evaluate.code.computer.scheduler_type == 'core.direct'
-            self.ctx.wave = 1 if direct else len(self.ctx.pending_chunks)
+        computer = self.inputs.evaluate.code.computer
+        self.ctx.wave = wave_size(computer, self.inputs.get('max_concurrent_evaluations'), len(chunks))
 
     def chunks_pending(self) -> bool:
         return bool(self.ctx.pending_chunks)
 
     def run_evaluate(self):
-        wave, self.ctx.pending_chunks = (
-            self.ctx.pending_chunks[: self.ctx.wave],
-            self.ctx.pending_chunks[self.ctx.wave :],
-        )
-        calculations = {}
+        wave, self.ctx.pending_chunks = next_wave(self.ctx.pending_chunks, self.ctx.wave)
         for name, structures in wave:
             inputs = AttributeDict(self.exposed_inputs(EvaluateCalculation, 'evaluate'))
             inputs.structures = structures
             inputs.restoration = self._restoration_of(INFERENCE_STEPS)
             node = self.submit(EvaluateWorkChain, evaluate=inputs, metadata={'call_link_label': f'evaluate_{name}'})
             self.report(f'launched EvaluateWorkChain<{node.pk}> for {len(structures)} supercells ({name})')
-            calculations[name] = node
-        return ToContext(**{f'evaluate_{name}': node for name, node in calculations.items()})
+            self.to_context(evaluations=append_(node))
 
     def inspect_evaluate(self):
-        nodes = {key[len('evaluate_') :]: node for key, node in self.ctx.items() if key.startswith('evaluate_')}
-        failed = [node for node in nodes.values() if not node.is_finished_ok]
+        failed = [node for node in self.ctx.evaluations if not node.is_finished_ok]
         if failed:
             return self.exit_codes.ERROR_EVALUATION_FAILED.format(message=root_cause(failed[0]))
-        forces = {name: node.outputs.forces for name, node in nodes.items()}
+        # launched in chunk order: chunk_00, chunk_01...
+        forces = {f'chunk_{index:02d}': node.outputs.forces for index, node in enumerate(self.ctx.evaluations)}
         self.ctx.forces = (
             merge_force_sets(**forces, metadata={'call_link_label': 'merge_force_sets'})
             if len(forces) > 1
@@ -283,13 +267,42 @@ class LatticeDynamicsWorkChain(OutputLinksWhenPresent, RelaxFirst, WorkChain):
             effect = cleaned[RECORDS_NAMESPACE]['net_force_removal']['effect']
             self.report(f'net_force_removal removed up to {max(effect["net_force_norm"]):.2e} eV/A')
 
-    def finish(self, node: orm.CalcJobNode, outputs: tuple[str, ...]) -> None:
-        """Attach the refined structure, its symmetry and the job's ``outputs``."""
+    def force_job_inputs(self) -> dict[str, Any]:
+        """The subclass's inputs of its force job, besides the code, the forces, the restoration steps and metadata."""
+        raise NotImplementedError
+
+    def report_results(self, node: orm.CalcJobNode) -> None:
+        """A line of the force job's headline result in the process report (nothing by default)."""
+
+    def run_force_job(self):
+        """The job that turns the restored forces into the subclass's results, on the compute node."""
+        job = self._force_job
+        inputs = {
+            'code': self.inputs.evaluate.code,
+            'forces': self.ctx.forces,
+            'symprec': self.inputs.symprec,
+            'restoration': self._restoration_of(FORCE_CONSTANT_STEPS),
+            **self.force_job_inputs(),
+            'metadata': {'call_link_label': job.link_label, 'options': self._job_options()},
+        }
+        node = self.submit(job.process_class, **inputs)
+        self.report(f'launched {job.process_class.__name__}<{node.pk}> for {job.description}')
+        return ToContext(force_job=node)
+
+    def inspect_force_job(self):
+        node, job = self.ctx.force_job, self._force_job
+        if not node.is_finished_ok:
+            return getattr(self.exit_codes, job.exit_code).format(message=root_cause(node))
+        summary = symmetrization_summary(node)
+        if summary:
+            self.report(summary)
         self.out('structure', self.ctx.unitcell)
         self.out('symmetry', self.ctx.symmetry)
-        for name in outputs:
+        for name in job.outputs:
             if name in node.outputs:
                 self.out(name, node.outputs[name])
+        self.report_results(node)
+        return None
 
 
 def symmetrization_summary(node: orm.CalcJobNode) -> str | None:

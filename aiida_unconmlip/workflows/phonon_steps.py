@@ -11,8 +11,8 @@ from aiida.orm import Dict, Float, Int, List, SinglefileData, StructureData
 
 from ..data import ForceSetData, StructureSetData
 from ..phonons.parameters import parse_displacements
-from ..phonons.setup import displaced_phonopy, displaced_supercells, standardize, to_yaml_text
-from ..phonons.supercells import supercell_matrix
+from ..phonons.phonopy_setup import displaced_phonopy, displaced_supercells, standardize, to_yaml_text
+from ..phonons.supercells import chosen_supercell_matrix
 from ..symmetry.space_group import space_group_operations
 
 
@@ -37,8 +37,8 @@ def phonopy_displacements(structure: StructureData, parameters: Dict, symprec: F
     matrix (rows: the supercell's lattice vectors in the standardised unit cell's basis)."""
     values = parse_displacements(parameters.get_dict())
     unitcell = structure.get_ase()
-    matrix = values['supercell_matrix'] or supercell_matrix(
-        unitcell, values['min_length'], values['supercell_shape'], symprec.value
+    matrix = chosen_supercell_matrix(
+        unitcell, values['supercell_matrix'], values['min_length'], values['supercell_shape'], symprec.value
     )
     phonon = displaced_phonopy(
         unitcell,

@@ -4,15 +4,13 @@
 from __future__ import annotations
 
 from aiida import orm
-from aiida.engine import ToContext
 
-from ..calcjobs.phonopy import FORCE_CONSTANT_STEPS, PhonopyCalculation
+from ..calcjobs.phonopy import PhonopyCalculation
 from ..phonons.parameters import parse_displacements, parse_force_constants, parse_properties
-from ..phonons.supercells import supercell_matrix
+from ..phonons.supercells import chosen_supercell_matrix
 from ..ports import dict_validator
 from ..validation import supercell_size
-from .failures import root_cause
-from .lattice_dynamics import LatticeDynamicsWorkChain, check_common_inputs, symmetrization_summary
+from .lattice_dynamics import ForceJob, LatticeDynamicsWorkChain, check_common_inputs
 from .phonon_steps import phonopy_displacements
 
 
@@ -25,8 +23,12 @@ def validate_inputs(inputs, _) -> str | None:
     standard, symprec = checked
     try:
         displacements = parse_displacements(inputs['displacements'].get_dict())
-        matrix = displacements['supercell_matrix'] or supercell_matrix(
-            standard, displacements['min_length'], displacements['supercell_shape'], symprec
+        matrix = chosen_supercell_matrix(
+            standard,
+            displacements['supercell_matrix'],
+            displacements['min_length'],
+            displacements['supercell_shape'],
+            symprec,
         )
         supercell_size(matrix, len(standard), displacements['max_supercell_atoms'])
     except ValueError as exc:
@@ -54,6 +56,9 @@ class PhononWorkChain(LatticeDynamicsWorkChain):
     """
 
     _protocol = 'phonons'
+    _force_job = ForceJob(
+        PhonopyCalculation, 'phonopy', 'the force constants and properties', PHONOPY_OUTPUTS, 'ERROR_PHONOPY_FAILED'
+    )
 
     @classmethod
     def define(cls, spec):
@@ -82,7 +87,7 @@ class PhononWorkChain(LatticeDynamicsWorkChain):
         )
         spec.inputs.validator = validate_inputs
 
-        spec.outline(*cls.forces_outline(), cls.run_phonopy, cls.inspect_phonopy)
+        spec.outline(*cls.lattice_dynamics_outline())
 
         spec.output('force_constants', valid_type=orm.ArrayData)
         spec.output('phonopy_yaml', valid_type=orm.SinglefileData, help='Open with phonopy.load.')
@@ -113,28 +118,10 @@ class PhononWorkChain(LatticeDynamicsWorkChain):
         self.out('supercell_matrix', outputs['supercell_matrix'])
         self.report(f'{len(self.ctx.supercells)} displaced supercells of {self.ctx.supercells.formulas[0]}')
 
-    def run_phonopy(self):
-        """Force constants, their symmetrisation and the phonon properties: one job on the compute node."""
-        inputs = {
-            'code': self.inputs.evaluate.code,
+    def force_job_inputs(self) -> dict:
+        return {
             'phonopy_setup': self.ctx.phonopy_setup,
-            'forces': self.ctx.forces,
             'symmetry': self.ctx.symmetry,
             'force_constants': self.inputs.force_constants,
             'properties': self.inputs.properties,
-            'restoration': self._restoration_of(FORCE_CONSTANT_STEPS),
-            'metadata': {'call_link_label': 'phonopy', 'options': self._job_options()},
         }
-        node = self.submit(PhonopyCalculation, **inputs)
-        self.report(f'launched PhonopyCalculation<{node.pk}> for the force constants and properties')
-        return ToContext(phonopy=node)
-
-    def inspect_phonopy(self):
-        node = self.ctx.phonopy
-        if not node.is_finished_ok:
-            return self.exit_codes.ERROR_PHONOPY_FAILED.format(message=root_cause(node))
-        summary = symmetrization_summary(node)
-        if summary:
-            self.report(summary)
-        self.finish(node, PHONOPY_OUTPUTS)
-        return None

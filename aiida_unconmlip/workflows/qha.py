@@ -7,9 +7,9 @@ from typing import Any
 
 from aiida import orm
 from aiida.common import AttributeDict
-from aiida.engine import ToContext, WorkChain, if_, while_
+from aiida.engine import ToContext, WorkChain, append_, if_, while_
 
-from ..engine.restoration import INFERENCE_STEPS
+from ..engine.restoration import DEFAULT_SYMPREC, INFERENCE_STEPS
 from ..output_links import OutputLinksWhenPresent
 from ..ports import dict_validator
 from ..qha.parameters import parse_volumes
@@ -20,14 +20,18 @@ from .phonons import PhononWorkChain
 from .phonons import validate_inputs as validate_phonon_inputs
 from .protocols import check_override_keys, load_protocol, recursive_merge
 from .qha_steps import collect_structures, quasi_harmonic, scale_volumes
-from .relax import RelaxWorkChain
-from .relax_first import RelaxFirst
+from .relax_first import RelaxFirst, check_relax_symprec
+from .waves import next_wave, wave_size
 
 
 def validate_inputs(inputs, _) -> str | None:
     """Refused before any job: what the phonon work chain refuses of the structure, and a relaxation at each volume
     that does not keep the volume (the energy of each volume comes from it)."""
     refused = validate_phonon_inputs({**inputs['phonons'], 'structure': inputs['structure']}, None)
+    if refused:
+        return refused
+    symprec = inputs['phonons']['symprec'].value if 'symprec' in inputs['phonons'] else DEFAULT_SYMPREC
+    refused = check_relax_symprec(inputs, 'relax', symprec)
     if refused:
         return refused
     relax = inputs.get('phonons', {}).get('relax')
@@ -134,12 +138,7 @@ class QhaWorkChain(OutputLinksWhenPresent, RelaxFirst, WorkChain):
         for name, value in inputs.items():
             builder[name] = orm.Dict(value) if isinstance(value, dict) else orm.to_aiida_type(value)
         if relax:
-            relax_inputs = RelaxWorkChain.get_protocol_inputs(
-                code, structure, model, protocol, relax_overrides, options
-            )
-            for name in ('structures', 'restoration'):
-                relax_inputs['relax'].pop(name, None)
-            builder.relax = relax_inputs
+            builder.relax = cls.relax_protocol_inputs(code, structure, model, protocol, relax_overrides, options)
         return builder
 
     def setup(self):
@@ -152,11 +151,8 @@ class QhaWorkChain(OutputLinksWhenPresent, RelaxFirst, WorkChain):
     def scale(self):
         scaled = scale_volumes(self.ctx.structure, self.inputs.volumes, metadata={'call_link_label': 'scale_volumes'})
         self.ctx.pending = sorted(scaled.items())
-        if 'max_concurrent_volumes' in self.inputs:
-            self.ctx.wave = self.inputs.max_concurrent_volumes.value
-        else:  # without a queue, volumes computed together share the same cores and only slow each other
-            direct = self.inputs.phonons.evaluate.code.computer.scheduler_type == 'core.direct'
-            self.ctx.wave = 1 if direct else len(self.ctx.pending)
+        computer = self.inputs.phonons.evaluate.code.computer
+        self.ctx.wave = wave_size(computer, self.inputs.get('max_concurrent_volumes'), len(self.ctx.pending))
         volumes = ', '.join(f'{node.get_cell_volume():.3f}' for _, node in self.ctx.pending)
         self.report(f'{len(self.ctx.pending)} volumes (A^3): {volumes}')
 
@@ -164,21 +160,19 @@ class QhaWorkChain(OutputLinksWhenPresent, RelaxFirst, WorkChain):
         return bool(self.ctx.pending)
 
     def run_phonons(self):
-        wave, self.ctx.pending = self.ctx.pending[: self.ctx.wave], self.ctx.pending[self.ctx.wave :]
-        launched = {}
+        wave, self.ctx.pending = next_wave(self.ctx.pending, self.ctx.wave)
         for name, structure in wave:
             inputs = AttributeDict(self.exposed_inputs(PhononWorkChain, 'phonons'))
             inputs.structure = structure
             inputs.metadata = {'call_link_label': f'phonons_{name}'}
             node = self.submit(PhononWorkChain, **inputs)
             self.report(f'launched PhononWorkChain<{node.pk}> for {name}')
-            launched[f'phonons_{name}'] = node
-        return ToContext(**launched)
+            self.to_context(volumes=append_(node))
 
     def inspect_phonons(self):
         self.ctx.per_volume = {}
-        for key in sorted(k for k in self.ctx if k.startswith('phonons_volume_')):
-            node, index = self.ctx[key], key.rsplit('_', 1)[1]
+        for number, node in enumerate(self.ctx.volumes):  # launched in the order of scale_volumes' volume_<index>
+            index = f'{number:02d}'
             if not node.is_finished_ok:
                 return self.exit_codes.ERROR_PHONONS_FAILED.format(volume=index, message=root_cause(node))
             self.ctx.per_volume.update(

@@ -3,14 +3,12 @@ Grüneisen parameters from the phonons at each volume (seconds, not a job for a 
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
-import phonopy
 from aiida.engine import calcfunction
 from aiida.orm import ArrayData, Dict, SinglefileData, StructureData, XyData
 
 from ..data import StructureSetData
+from ..phonons.phonopy_setup import from_yaml_text
 from ..phonons.properties import band_path
 from ..qha.calculation import compute_qha, gruneisen_on_path, volume_scale_factors
 from ..qha.parameters import parse_volumes
@@ -34,7 +32,7 @@ def scale_volumes(structure: StructureData, parameters: Dict) -> dict:
 
 def _per_primitive_cell(structure: StructureData, energy: float, phonopy_yaml: SinglefileData) -> tuple[float, float]:
     """Volume (A^3) and static energy (eV) of phonopy's primitive cell, in which its thermal properties are given."""
-    primitive = phonopy.load(io.StringIO(phonopy_yaml.get_content()), produce_fc=False, log_level=0).primitive
+    primitive = from_yaml_text(phonopy_yaml.get_content()).primitive
     return primitive.volume, energy * len(primitive) / len(structure.sites)
 
 
@@ -103,7 +101,7 @@ def quasi_harmonic(parameters: Dict, energies: ArrayData, **per_volume) -> dict:
     )
     middle = len(keys) // 2
     texts = tuple(per_volume[f'phonopy_{keys[i]}'].get_content() for i in (middle - 1, middle, middle + 1))
-    equilibrium = phonopy.load(io.StringIO(texts[1]), produce_fc=False, log_level=0)
+    equilibrium = from_yaml_text(texts[1])
     path = band_path(equilibrium, None)
     gruneisen = gruneisen_on_path(texts, [[path.points[label] for label in run] for run in path.runs], GRUNEISEN_POINTS)
     gruneisen_node = ArrayData()

@@ -105,7 +105,7 @@ class ReferenceSetWorkChain(WorkChain):
         overrides: dict[str, Any] | None = None,
     ):
         """A builder for ``fast`` (tests) or ``moderate`` (production), with ``overrides`` merged in."""
-        from ..dft.setup import family_label
+        from ..dft.codes import family_label
 
         _, inputs = load_protocol('reference_set', protocol)
         inputs = recursive_merge(inputs, overrides or {})

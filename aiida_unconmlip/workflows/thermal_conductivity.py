@@ -4,17 +4,14 @@ forces -> restoration -> symmetrised fc2 and fc3 -> lattice thermal conductivity
 from __future__ import annotations
 
 from aiida import orm
-from aiida.engine import ToContext
 
 from ..calcjobs.phono3py import Phono3pyCalculation
-from ..calcjobs.phonopy import FORCE_CONSTANT_STEPS
 from ..conductivity.parameters import parse_conductivity, parse_kappa_displacements
-from ..conductivity.setup import supercell_matrices
+from ..conductivity.phono3py_setup import supercell_matrices
 from ..ports import dict_validator
 from ..validation import supercell_size
 from .conductivity_steps import phono3py_displacements, residual_force_subtraction
-from .failures import root_cause
-from .lattice_dynamics import LatticeDynamicsWorkChain, check_common_inputs, symmetrization_summary
+from .lattice_dynamics import ForceJob, LatticeDynamicsWorkChain, check_common_inputs
 
 
 def validate_inputs(inputs, _) -> str | None:
@@ -54,6 +51,9 @@ class ThermalConductivityWorkChain(LatticeDynamicsWorkChain):
     """
 
     _protocol = 'thermal_conductivity'
+    _force_job = ForceJob(
+        Phono3pyCalculation, 'phono3py', 'fc2, fc3 and kappa', CONDUCTIVITY_OUTPUTS, 'ERROR_PHONO3PY_FAILED'
+    )
 
     @classmethod
     def define(cls, spec):
@@ -77,7 +77,7 @@ class ThermalConductivityWorkChain(LatticeDynamicsWorkChain):
         )
         spec.inputs.validator = validate_inputs
 
-        spec.outline(*cls.forces_outline(), cls.run_phono3py, cls.inspect_phono3py)
+        spec.outline(*cls.lattice_dynamics_outline())
 
         spec.output('kappa', valid_type=orm.ArrayData, help='temperatures (K), kappa (temperatures, 6) W/m-K, Voigt.')
         spec.output('cumulative_kappa', valid_type=orm.ArrayData, help='Cumulative kappa against frequency (THz).')
@@ -127,32 +127,15 @@ class ThermalConductivityWorkChain(LatticeDynamicsWorkChain):
             )
         return super().restore_forces()
 
-    def run_phono3py(self):
-        """fc2, fc3, their symmetrisation and kappa(T): one job on the compute node."""
-        inputs = {
-            'code': self.inputs.evaluate.code,
+    def force_job_inputs(self) -> dict:
+        return {
             'phono3py_setup': self.ctx.setup,
-            'forces': self.ctx.forces,
             'layout': self.ctx.layout,
-            'symprec': self.inputs.symprec,
             'conductivity': self.inputs.conductivity,
-            'restoration': self._restoration_of(FORCE_CONSTANT_STEPS),
-            'metadata': {'call_link_label': 'phono3py', 'options': self._job_options()},
         }
-        node = self.submit(Phono3pyCalculation, **inputs)
-        self.report(f'launched Phono3pyCalculation<{node.pk}> for fc2, fc3 and kappa')
-        return ToContext(phono3py=node)
 
-    def inspect_phono3py(self):
-        node = self.ctx.phono3py
-        if not node.is_finished_ok:
-            return self.exit_codes.ERROR_PHONO3PY_FAILED.format(message=root_cause(node))
-        summary = symmetrization_summary(node)
-        if summary:
-            self.report(summary)
-        self.finish(node, CONDUCTIVITY_OUTPUTS)
+    def report_results(self, node) -> None:
         kappa = node.outputs.kappa
         temperatures, tensor = kappa.get_array('temperatures'), kappa.get_array('kappa')
         index = int(abs(temperatures - 300.0).argmin())
         self.report(f'kappa at {temperatures[index]:g} K: {tensor[index, :3].round(3).tolist()} W/m-K (xx, yy, zz)')
-        return None

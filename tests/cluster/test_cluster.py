@@ -16,7 +16,16 @@ import numpy as np
 import pytest
 from aiida.engine import ProcessState, submit
 from aiida.engine.daemon.client import get_daemon_client
-from aiida.orm import CalcFunctionNode, Dict, InstalledCode, StructureData, load_code, load_computer
+from aiida.orm import (
+    CalcFunctionNode,
+    Dict,
+    InstalledCode,
+    Node,
+    QueryBuilder,
+    StructureData,
+    load_code,
+    load_computer,
+)
 from ase.build import bulk
 
 from aiida_unconmlip.calcjobs.evaluate import EvaluateCalculation
@@ -26,6 +35,7 @@ from aiida_unconmlip.engine.hashing import sha256_of_file
 from aiida_unconmlip.engine.potentials import load_potential
 from aiida_unconmlip.engine.restoration import Restoration
 from aiida_unconmlip.models.resolve import resolve_model
+from aiida_unconmlip.workflows.computers import ComputerUnreachable
 from aiida_unconmlip.workflows.evaluate import EvaluateWorkChain
 from aiida_unconmlip.workflows.phonons import PhononWorkChain
 from tests.helpers import engine_processes_in
@@ -285,12 +295,11 @@ def test_a_refused_ssh_key_fails_with_what_to_fix(tmp_path):
     code = InstalledCode(
         computer=computer, filepath_executable=str(load_code(CODE).filepath_executable), label='unconmlip-engine'
     ).store()
-    builder = PhononWorkChain.get_builder_from_protocol(
-        code, StructureData(ase=bulk('Cu', 'fcc', a=3.61)), resolve_model('emt'), protocol='fast', relax=False
-    )
-    node = await_node(submit(builder), timeout=300)
-    assert node.exit_status == PhononWorkChain.exit_codes.ERROR_COMPUTER_UNREACHABLE.status
-    assert f'verdi computer test {label}' in node.exit_message
+    structure, model = StructureData(ase=bulk('Cu', 'fcc', a=3.61)), resolve_model('emt')
+    nodes_before = QueryBuilder().append(Node).count()
+    with pytest.raises(ComputerUnreachable, match=f'verdi computer test {label}'):
+        PhononWorkChain.get_builder_from_protocol(code, structure, model, protocol='fast', relax=False)
+    assert QueryBuilder().append(Node).count() == nodes_before  # refused before anything was stored
 
 
 def test_fifty_small_evaluate_jobs_submitted_at_once_all_finish():

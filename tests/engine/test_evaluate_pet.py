@@ -11,6 +11,7 @@ from scipy.spatial.transform import Rotation
 from aiida_unconmlip.engine import Restoration, evaluate, evaluate_structures, load_potential
 from aiida_unconmlip.engine.errors import InvalidStructure, NonFiniteOutput
 from aiida_unconmlip.engine.evaluate import rotated_copy
+from aiida_unconmlip.engine.potentials.metatomic_backend import with_dtype
 from aiida_unconmlip.models import default_model_name, shipped_model
 
 
@@ -42,6 +43,24 @@ def test_rotational_average_restores_equivariance(pet):
     assert raw > 1e-5, 'a PET without constraints should not be exactly equivariant'
     # the default PET's non-equivariance has components above l_max 3: measured 5x to 11x smaller, not zero
     assert averaged < raw / 4
+
+
+def test_rotational_average_equals_metatomics_symmetrized_calculator(pet):
+    """Our quadrature and metatomic's ``SymmetrizedCalculator`` (l_max 3 with inversion), both on the float64 model,
+    give the same averaged energy, forces and stress: the step is the one users know from metatomic."""
+    from ase.stress import full_3x3_to_voigt_6_stress
+    from metatomic.torch import load_atomistic_model
+    from metatomic_ase import MetatomicCalculator, SymmetrizedCalculator
+
+    model = with_dtype(load_atomistic_model(str(shipped_model(default_model_name()).path)), 'float64')
+    atoms = rattled_silicon(5)
+    ours = evaluate_structures(pet, [atoms], Restoration(l_max=3, inversion=True))
+    atoms.calc = SymmetrizedCalculator(MetatomicCalculator(model, device='cpu'), l_max=3, include_inversion=True)
+    assert abs(ours.energies[0] - atoms.get_potential_energy()) < 1e-8
+    np.testing.assert_allclose(ours.forces[0], atoms.get_forces(), atol=1e-7)
+    np.testing.assert_allclose(full_3x3_to_voigt_6_stress(ours.stresses[0]), atoms.get_stress(), atol=1e-8)
+    raw = evaluate_structures(pet, [atoms]).forces[0]
+    assert np.abs(raw - atoms.get_forces()).max() > 1e-4  # the average changed what it is compared on
 
 
 def test_rotational_std_measures_the_broken_symmetry(pet):

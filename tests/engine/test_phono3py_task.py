@@ -8,7 +8,7 @@ from ase.build import bulk
 from ase.calculators.emt import EMT
 
 from aiida_unconmlip.conductivity.parameters import parse_kappa_displacements
-from aiida_unconmlip.conductivity.setup import (
+from aiida_unconmlip.conductivity.phono3py_setup import (
     Layout,
     generate_displacements,
     make_phono3py,

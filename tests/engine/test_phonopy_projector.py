@@ -13,8 +13,8 @@ from phonopy.structure.atoms import PhonopyAtoms
 from aiida_unconmlip.cores import usable_cores
 from aiida_unconmlip.engine.reference_potentials import TersoffSi1988
 from aiida_unconmlip.phonons.force_constants import fc_from_forces, symmetrize_fc
+from aiida_unconmlip.phonons.phonopy_setup import make_phonopy, supercell_from_yaml_text, to_yaml_text
 from aiida_unconmlip.phonons.projector import BasisAhead, build_basis
-from aiida_unconmlip.phonons.setup import make_phonopy, supercell_from_yaml_text, to_yaml_text
 from tests.helpers import ase_forces
 
 SYMPREC = 1e-5

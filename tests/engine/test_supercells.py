@@ -6,7 +6,7 @@ import pytest
 import spglib
 from ase.build import bulk
 
-from aiida_unconmlip.phonons.setup import standardize
+from aiida_unconmlip.phonons.phonopy_setup import standardize
 from aiida_unconmlip.phonons.supercells import (
     diagonal_supercell_matrix,
     minimum_image_distance,

@@ -20,6 +20,7 @@ from ase.build import bulk
 from aiida_unconmlip.engine.errors import EXIT_ENGINE_ERROR
 from aiida_unconmlip.engine.io import write_job
 from aiida_unconmlip.engine.warm import WARM_SECONDS_VARIABLE, engine_key
+from aiida_unconmlip.engine.warm_server import ClientWatch
 from aiida_unconmlip.models import default_model_name, shipped_models
 from tests.helpers import rattled_copper
 
@@ -142,6 +143,42 @@ def test_a_killed_client_stops_its_job_and_the_warm_process_serves_the_next(warm
     assert run_engine(quick, warm_environment).returncode == 0
     assert server_pid(warm_environment) == pid
     assert len(list((slow / 'partial').glob('part_*.npz'))) == parts  # nothing ran on after the stop
+
+
+def watched_connection() -> tuple[ClientWatch, socket.socket]:
+    server_side, client_side = socket.socketpair()
+    return ClientWatch(server_side), client_side
+
+
+def test_a_client_gone_before_its_job_starts_stops_it_before_it_runs():
+    """Killed as its job is handed over: the job never starts, and nothing interrupts the set-up before it."""
+    watch, client = watched_connection()
+    client.close()
+    deadline = time.monotonic() + 10
+    while not watch.client_gone:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    ran = []
+    with pytest.raises(KeyboardInterrupt), watch.armed():
+        ran.append(True)
+    assert not ran
+
+
+def test_a_client_gone_while_its_job_runs_interrupts_it_and_after_it_does_not():
+    watch, client = watched_connection()
+    with pytest.raises(KeyboardInterrupt), watch.armed():
+        client.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert watch.client_gone
+
+    finished, client = watched_connection()
+    with finished.armed():
+        pass
+    client.close()
+    time.sleep(0.2)  # an interrupt now would end this test with KeyboardInterrupt
+    assert finished.client_gone
 
 
 def test_a_dead_warm_process_is_replaced(warm_environment, tmp_path):

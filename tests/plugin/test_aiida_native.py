@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from aiida.engine import run_get_node
-from aiida.orm import Log, StructureData, load_node
+from aiida.orm import Dict, Log, StructureData, load_node
 from ase.build import bulk
 
 from aiida_unconmlip.calcjobs.evaluate import EvaluateCalculation
@@ -20,6 +20,7 @@ from aiida_unconmlip.engine.relax_parameters import parse_relax_parameters
 from aiida_unconmlip.phonons import parameters
 from aiida_unconmlip.workflows.phonons import PhononWorkChain
 from aiida_unconmlip.workflows.protocols import PROTOCOL_FOLDER, load_protocol
+from aiida_unconmlip.workflows.qha import QhaWorkChain
 from aiida_unconmlip.workflows.relax import RelaxWorkChain
 from tests.memory_hungry_model import write_memory_hungry_model
 
@@ -126,6 +127,18 @@ def test_a_second_different_symprec_for_the_relaxation_is_refused(engine_code, s
         overrides={'relax': {'relax': {'parameters': {'symprec': 1e-2}}}},
     )
     with pytest.raises(ValueError, match='give symprec once'):
+        run_get_node(builder)
+
+
+def test_a_second_symprec_for_the_qha_relaxation_is_refused(engine_code, shipped_models):
+    """The first, full relaxation of a QHA takes the phonons' symprec: a different one there is refused, not
+    overwritten."""
+    builder = QhaWorkChain.get_builder_from_protocol(
+        engine_code, StructureData(ase=bulk('Cu', 'fcc', a=3.65)), shipped_models['emt'], protocol='fast'
+    )
+    parameters = builder.relax.relax.parameters.get_dict() if 'parameters' in builder.relax.relax else {}
+    builder.relax.relax.parameters = Dict({**parameters, 'symprec': 1e-2})
+    with pytest.raises(ValueError, match=r'relax\.relax\.parameters\.symprec \(0\.01\) differs .* give symprec once'):
         run_get_node(builder)
 
 

@@ -4,14 +4,17 @@ import json
 import re
 import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pytest
-from aiida.orm import CalcJobNode, load_node
+from aiida.orm import CalcJobNode, InstalledCode, load_node
 from click.testing import CliRunner
 
 from aiida_unconmlip.cli.root import cmd_root
+from aiida_unconmlip.cli.warm_engine import warm_engine_prepend_text
 from aiida_unconmlip.models import default_model_name
 
 EXAMPLES = Path(__file__).resolve().parents[2] / 'docs' / 'examples'
@@ -195,3 +198,32 @@ def test_a_costly_rotational_average_runs_when_confirmed(engine_code, shipped_mo
     assert '--rotational-average 8 evaluates each structure 1292 times' in result.stderr
     atoms.calc = EMT()
     assert json.loads(result.stdout)['energies'][0] == pytest.approx(atoms.get_potential_energy(), abs=1e-10)
+
+
+def test_every_speedup_off_gives_the_same_phonons(
+    shipped_models, engine_code, engine_executable, profile_env, private_warm_engines
+):
+    """``UNCONMLIP_SPEEDUPS=none`` is upstream's own behaviour throughout (jobs polled, each in a process of its own
+    though the code asks for a warm engine, phonopy's own projection): the same force constants as with every
+    speed-up on."""
+    warm_code = InstalledCode(
+        computer=engine_code.computer,
+        filepath_executable=str(engine_executable),
+        label=f'unconmlip-engine-warm-{time.monotonic_ns()}',
+        default_calc_job_plugin='unconmlip.evaluate',
+        prepend_text=warm_engine_prepend_text(60),
+    ).store()
+    force_constants = {}
+    for switch in ('none', 'all'):
+        result = subprocess.run(
+            [BIN / 'aiida-unconmlip', 'phonons', EXAMPLES / 'si.cif', '--model', 'tersoff-si-1988', '--no-relax',
+             '--protocol', 'fast', '--code', warm_code.full_label, '--json'],
+            env={**profile_env, 'TMPDIR': str(private_warm_engines), 'UNCONMLIP_SPEEDUPS': switch},
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        node = load_node(json.loads(result.stdout)['pk'])
+        force_constants[switch] = node.outputs.force_constants.get_array('force_constants')
+        warm_engine_logs = list(private_warm_engines.glob('unconmlip-engine-*/*.log'))
+        assert bool(warm_engine_logs) == (switch == 'all')  # none: every job ran in a process of its own
+    np.testing.assert_allclose(force_constants['none'], force_constants['all'], rtol=0, atol=1e-10)

@@ -7,7 +7,7 @@ import pytest
 from ase.build import bulk
 from ase.spacegroup import crystal
 
-from aiida_unconmlip.phonons.setup import displaced_phonopy, make_phonopy, standardize, uniform_multiple
+from aiida_unconmlip.phonons.phonopy_setup import displaced_phonopy, make_phonopy, standardize, uniform_multiple
 
 RIGHT, HEXAGONAL = [90.0, 90.0, 90.0], [90.0, 90.0, 120.0]
 CRYSTALS = {  # symbols, Wyckoff positions, space group, cell parameters: one or more per crystal system

@@ -60,14 +60,14 @@ def warm_engine_log(folder: Path) -> str:
     return ''.join(path.read_text() for path in folder.glob('unconmlip-engine-*/*.log'))
 
 
-def wait_for(condition, timeout: float, what: str):
+def wait_for(condition, timeout: float, what: str, details=lambda: ''):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = condition()
         if found:
             return found
         time.sleep(0.1)
-    raise AssertionError(f'no {what} within {timeout} s')
+    raise AssertionError(f'no {what} within {timeout} s{details()}')
 
 
 @pytest.mark.parametrize('stage', list(STAGES))
@@ -106,7 +106,11 @@ def test_a_signal_stops_the_whole_run_and_its_job(
         assert node.process_status == f'the foreground command received {name}'
     wait_for(lambda: process_has_ended(int(job.get_job_id())), 10, 'end of the job script')
     stopped = f'{job.get_remote_workdir()}: stopped, its job was killed'  # at its next Python instruction
-    wait_for(lambda: stopped in warm_engine_log(private_warm_engines), 30, 'stopped job in the warm engine log')
+
+    def log() -> str:
+        return warm_engine_log(private_warm_engines)
+
+    wait_for(lambda: stopped in log(), 30, 'stopped job in the warm engine log', lambda: f'; the log:\n{log()}')
 
     shown = cli(env, 'show', top.pk)
     assert f'PhononWorkChain<{top.pk}>  killed: the foreground command received {name}' in shown.stdout

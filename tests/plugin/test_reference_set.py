@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from aiida_unconmlip.cli.root import cmd_root
 from aiida_unconmlip.data import StructureSetData
 from aiida_unconmlip.data.training_set import read_frames
-from aiida_unconmlip.dft.setup import ensure_dft_codes, ensure_pseudo_family
+from aiida_unconmlip.dft.codes import ensure_dft_codes, ensure_pseudo_family
 from aiida_unconmlip.workflows.reference_set import ReferenceSetWorkChain
 
 

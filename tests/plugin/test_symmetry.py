@@ -11,8 +11,8 @@ from ase.build import bulk
 from ase.spacegroup.symmetrize import prep_symmetry
 
 from aiida_unconmlip.data import ForceSetData, StructureSetData
-from aiida_unconmlip.phonons.setup import displaced_phonopy, displaced_supercells
-from aiida_unconmlip.symmetry import net_force_removal, space_group_projection
+from aiida_unconmlip.phonons.phonopy_setup import displaced_phonopy, displaced_supercells
+from aiida_unconmlip.symmetry.net_force import net_force_removal
 from aiida_unconmlip.symmetry.no_symmetry import (
     fingerprints_tell_atoms_apart,
     has_no_symmetry,
@@ -20,6 +20,7 @@ from aiida_unconmlip.symmetry.no_symmetry import (
     neighbour_fingerprints,
     rotations_fixing_every_atom,
 )
+from aiida_unconmlip.symmetry.projection import space_group_projection
 from aiida_unconmlip.symmetry.space_group import space_group_operations
 
 EvaluateCalculation = CalculationFactory('unconmlip.evaluate')

@@ -9,8 +9,6 @@ from typing import Protocol
 import numpy as np
 from ase import Atoms
 
-FORCES_MODES = ('conservative', 'direct')
-
 
 class BatchTooLarge(Exception):
     """Raised by a backend when a batch does not fit in device memory; the batcher then splits it."""

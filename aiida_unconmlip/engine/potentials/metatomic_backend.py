@@ -62,7 +62,7 @@ def _load(path: str | Path):
             raise ModelUnreadable(f'{path} is not a loadable metatomic model: {exc}') from exc
 
 
-def _with_dtype(model, dtype: str):
+def with_dtype(model, dtype: str):
     """Return the model cast to ``dtype``, with capabilities saying so (float64 is recommended for phonons)."""
     from metatomic.torch import AtomisticModel, ModelCapabilities
 
@@ -102,7 +102,7 @@ class _Replica:
 def _replica(model, dtype: str, device: str) -> _Replica:
     from vesin.metatomic import neighbor_lists_for_model
 
-    ready = _with_dtype(model, dtype).to(device).eval()
+    ready = with_dtype(model, dtype).to(device).eval()
     return _Replica(ready, neighbor_lists_for_model('angstrom', ready, skin=0.0))
 
 

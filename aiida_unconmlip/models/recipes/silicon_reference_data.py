@@ -16,7 +16,7 @@ from aiida.tools.archive import create_archive
 from ase.build import bulk
 
 import aiida_unconmlip.models
-from aiida_unconmlip.dft.setup import family_label
+from aiida_unconmlip.dft.codes import family_label
 from aiida_unconmlip.models.recipes.waiting import wait_until_finished
 from aiida_unconmlip.workflows.dfpt_reference import DfptReferenceWorkChain
 from aiida_unconmlip.workflows.reference_set import ReferenceSetWorkChain

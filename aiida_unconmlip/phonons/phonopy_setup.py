@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -138,9 +139,31 @@ def to_yaml_text(phonon: Phonopy, force_constants: bool = False) -> str:
         return path.read_text()
 
 
-def from_yaml_text(text: str, symprec: float) -> Phonopy:
-    """A phonopy object from :func:`to_yaml_text`; force constants are loaded if present, never produced."""
-    return phonopy.load(io.StringIO(text), produce_fc=False, symmetrize_fc=False, symprec=symprec, is_compact_fc=True)
+_SYMMETRY_TOLERANCE = re.compile(r'^\s*symmetry_tolerance:\s*(\S+)', re.MULTILINE)
+
+
+def from_yaml_text(text: str, symprec: float | None = None) -> Phonopy:
+    """The one reader of phonopy yaml in the project (:func:`to_yaml_text`'s, or a run's ``phonopy_yaml``).
+
+    Force constants are loaded if present, never produced. ``symprec`` is the one the yaml was written with unless
+    given (phonopy's own default would be 1e-5 whatever the run used). NAC is off: machine-learned force constants
+    come without Born charges, and ``is_nac=True`` would make phonopy pick up a ``BORN`` file from the working
+    directory.
+    """
+    if symprec is None:
+        recorded = _SYMMETRY_TOLERANCE.search(text)
+        if recorded is None:
+            raise ValueError('the phonopy yaml records no symmetry_tolerance: give symprec')
+        symprec = float(recorded.group(1))
+    return phonopy.load(
+        io.StringIO(text),
+        produce_fc=False,
+        symmetrize_fc=False,
+        symprec=symprec,
+        is_compact_fc=True,
+        is_nac=False,
+        log_level=0,
+    )
 
 
 def supercell_from_yaml_text(text: str) -> PhonopyAtoms:

@@ -16,8 +16,8 @@ from ase import Atoms
 from phono3py import Phono3py
 from phonopy.structure.cells import PrimitiveMatrixAutoDefaultWarning
 
-from ..phonons.setup import to_ase, to_phonopy_atoms
-from ..phonons.supercells import supercell_matrix
+from ..phonons.phonopy_setup import to_ase, to_phonopy_atoms
+from ..phonons.supercells import chosen_supercell_matrix
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,10 @@ def supercell_matrices(unitcell: Atoms, values: dict[str, Any], symprec: float) 
     """The fc3 supercell matrix and the fc2 one (``None``: fc2 from the fc3 supercell) of
     :func:`~aiida_unconmlip.conductivity.parameters.parse_kappa_displacements`' values, both in ``supercell_shape``."""
     shape = values['supercell_shape']
-    fc3 = values['supercell_matrix'] or supercell_matrix(unitcell, values['min_length'], shape, symprec)
+    fc3 = chosen_supercell_matrix(unitcell, values['supercell_matrix'], values['min_length'], shape, symprec)
     fc2 = values['fc2_supercell_matrix']
     if fc2 is None and values['fc2_min_length'] is not None:
-        fc2 = supercell_matrix(unitcell, values['fc2_min_length'], shape, symprec)
+        fc2 = chosen_supercell_matrix(unitcell, None, values['fc2_min_length'], shape, symprec)
     return fc3, fc2
 
 
