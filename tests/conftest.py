@@ -33,7 +33,8 @@ pytest_plugins = ['aiida.tools.pytest_fixtures']
 REPO = Path(__file__).resolve().parent.parent
 SERVICES_PROFILE = os.environ.get('UNCONMLIP_TEST_PROFILE')
 # The end-to-end tier (marker ``slow``): a test that runs jobs through the engine code, the command line on a profile,
-# warm engine processes or a training. Everything else is the fast tier, ``make test-fast``.
+# warm engine processes or a training (and every test of a module that marks itself so). Everything else is the fast
+# tier, ``make test-fast``.
 END_TO_END_FIXTURES = frozenset({'engine_code', 'profile_env', 'private_warm_engines', 'pet_model_file'})
 
 

@@ -14,6 +14,8 @@ import pytest
 from aiida_unconmlip.cli.config_dir import resolve_aiida_path
 from aiida_unconmlip.engine.warm import stop_warm_engines
 
+pytestmark = pytest.mark.slow  # setup runs the command, its daemon and jobs end to end
+
 BIN = Path(sys.executable).parent
 EXAMPLES = Path(__file__).resolve().parents[2] / 'docs' / 'examples'
 

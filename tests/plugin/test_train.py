@@ -15,6 +15,8 @@ from aiida_unconmlip.engine import Restoration, evaluate_structures, load_potent
 from aiida_unconmlip.training import metatrain_options, parse_hyperparameters
 from tests.helpers import tersoff_labelled_si
 
+pytestmark = pytest.mark.slow  # trains models with metatrain
+
 TrainCalculation = CalculationFactory('unconmlip.train')
 TINY = {
     'model': {'d_pet': 16, 'd_head': 16, 'd_node': 32, 'd_feedforward': 32, 'num_heads': 2, 'num_gnn_layers': 1},
