@@ -126,23 +126,41 @@ def phonon_summary(node: WorkChainNode) -> dict[str, Any]:
     return summary
 
 
-def conductivity_summary(node: WorkChainNode) -> dict[str, Any]:
+def _kappa(outputs) -> dict[str, Any]:
     """``kappa.temperatures`` (K) and ``kappa.tensor`` (W/m-K, one Voigt six-vector xx, yy, zz, yz, xz, xy per
-    temperature), with the method, mesh and diagnostics of the solution."""
-    outputs = node.outputs
-    summary = _lattice_dynamics_header(node)
-    if 'kappa' in outputs:
-        diagnostics = outputs.diagnostics.get_dict()
-        summary['kappa'] = {
+    temperature), with the method, mesh and diagnostics of the solution; nothing before the run has them."""
+    if 'kappa' not in outputs:
+        return {}
+    diagnostics = outputs.diagnostics.get_dict()
+    return {
+        'kappa': {
             'temperatures': outputs.kappa.get_array('temperatures').tolist(),
             'tensor': outputs.kappa.get_array('kappa').tolist(),
             'voigt_order': diagnostics['voigt_order'],
             'unit': 'W/m-K',
             'method': diagnostics['method'],
             'mesh': diagnostics['mesh'],
-        }
-        summary['conductivity_diagnostics'] = diagnostics
+        },
+        'conductivity_diagnostics': diagnostics,
+    }
+
+
+def conductivity_summary(node: WorkChainNode) -> dict[str, Any]:
+    summary = _lattice_dynamics_header(node) | _kappa(node.outputs)
     summary['timings'] = work_chain_timings(node)
+    return summary
+
+
+def dft_conductivity_summary(node: WorkChainNode) -> dict[str, Any]:
+    """The DFT yardstick's kappa, with where its forces came from in place of a model. Its wall time is mostly
+    pw.x's, which reports no engine time, so no split of it is given."""
+    outputs = node.outputs
+    summary = _header(node)
+    summary['dft'] = {'code': node.inputs.dft.code.full_label, 'pseudo_family': node.inputs.dft.pseudo_family.value}
+    if 'supercell_matrix' in outputs and 'structure' in outputs:
+        summary['supercell'] = supercell_summary(outputs.supercell_matrix.get_list(), len(outputs.structure.sites))
+    summary |= _kappa(outputs)
+    summary['timings'] = {'wall_seconds': _wall_seconds(node), 'so_far': not node.is_terminated}
     return summary
 
 
@@ -214,6 +232,7 @@ def evaluate_summary(node: CalcJobNode) -> dict[str, Any]:
 SUMMARIES = {
     'PhononWorkChain': phonon_summary,
     'ThermalConductivityWorkChain': conductivity_summary,
+    'DftThermalConductivityWorkChain': dft_conductivity_summary,
     'QhaWorkChain': qha_summary,
     'RelaxWorkChain': relax_summary,
     'EvaluateCalculation': evaluate_summary,
@@ -221,7 +240,7 @@ SUMMARIES = {
 
 
 def summarize(node) -> dict[str, Any]:
-    """The summary of a phonons, kappa, qha, relax or evaluate run; ValueError for any other node."""
+    """The summary of a phonons, kappa, DFT kappa, qha, relax or evaluate run; ValueError for any other node."""
     summarizer = SUMMARIES.get(getattr(node, 'process_label', None))
     if summarizer is None:
         raise ValueError(

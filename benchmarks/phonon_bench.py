@@ -228,6 +228,44 @@ def per_structure(potential, path: Path, repeats: int) -> dict[str, dict[str, fl
     return rows
 
 
+def ours_commands(bin_dir: Path) -> dict[str, list]:
+    """The whole-command cases as a user runs them, with ``--json`` for the timings, from the install in ``bin_dir``."""
+    command = bin_dir / 'aiida-unconmlip'
+    commands = {
+        'main': [command, 'phonons', SI_CIF],
+        'main_no_relax': [command, 'phonons', SI_CIF, '--no-relax'],
+        'random_40': [command, 'phonons', SI_CIF, '--no-relax', '--random-displacements', '20'],
+        'kappa': [command, 'kappa', SI_CIF, *KAPPA_OPTIONS],
+        'random_100_si64': [
+            *(command, 'phonons', SI_CIF, '--no-relax', '--supercell', '2', '2', '2'),
+            *('--random-displacements', '50'),
+        ],
+    }
+    return {name: [*arguments, '--json'] for name, arguments in commands.items()}
+
+
+def plain_commands(device: str, model_path: Path) -> dict[str, list]:
+    """The plain scripts of the same cases (ASE + phonopy or phono3py + metatomic's ASE calculator)."""
+    scripts = REPO / 'benchmarks'
+    return {
+        'main': [sys.executable, scripts / 'plain_phonons.py', '--device', device],
+        'main_no_relax': [sys.executable, scripts / 'plain_phonons.py', '--no-relax', '--device', device],
+        'random_40': [sys.executable, scripts / 'plain_phonons.py', '--no-relax', '--random', '20'],
+        'kappa': [sys.executable, scripts / 'plain_kappa.py', model_path, '--structure', SI_CIF, '--device', device],
+        'random_100_si64': [
+            *(sys.executable, scripts / 'plain_phonons.py', '--no-relax'),
+            *('--random', '50', '--supercell', '2', '--device', device),
+        ],
+    }
+
+
+def user_environment(folder: Path, bin_dir: Path) -> dict[str, str]:
+    """A fresh AiiDA profile in ``folder`` set up with the install in ``bin_dir``, as a user's environment."""
+    env = {**os.environ, 'AIIDA_PATH': str(folder), 'PATH': f'{bin_dir}{os.pathsep}{os.environ["PATH"]}'}
+    wall([bin_dir / 'aiida-unconmlip', 'setup'], env)
+    return env
+
+
 def format_seconds(value: float) -> str:
     """Seconds with two decimals, or three significant digits below 0.1 s (per-structure times)."""
     return f'{value:.2f}' if value >= 0.1 else f'{value:.3g}'
@@ -243,44 +281,20 @@ def main() -> None:
     potential = load_potential(model.path, 'metatomic', model.sha256, device='auto', dtype='float64')
     device = potential.device.split(':')[0]
 
-    folder = Path(tempfile.mkdtemp(prefix='unconmlip-bench-'))
-    env = {**os.environ, 'AIIDA_PATH': str(folder), 'PATH': f'{BIN}{os.pathsep}{os.environ["PATH"]}'}
-    wall([BIN / 'aiida-unconmlip', 'setup'], env)
-    ours_commands = {
-        'main': [BIN / 'aiida-unconmlip', 'phonons', SI_CIF],
-        'main_no_relax': [BIN / 'aiida-unconmlip', 'phonons', SI_CIF, '--no-relax'],
-        'random_40': [BIN / 'aiida-unconmlip', 'phonons', SI_CIF, '--no-relax', '--random-displacements', '20'],
-        'kappa': [BIN / 'aiida-unconmlip', 'kappa', SI_CIF, *KAPPA_OPTIONS],
-        'random_100_si64': [
-            *(BIN / 'aiida-unconmlip', 'phonons', SI_CIF, '--no-relax', '--supercell', '2', '2', '2'),
-            *('--random-displacements', '50'),
-        ],
-    }
-    ours_commands = {name: [*command, '--json'] for name, command in ours_commands.items()}  # for the overhead
-    plain_commands = {
-        'main': [sys.executable, REPO / 'benchmarks' / 'plain_phonons.py', '--device', device],
-        'main_no_relax': [sys.executable, REPO / 'benchmarks' / 'plain_phonons.py', '--no-relax', '--device', device],
-        'random_40': [sys.executable, REPO / 'benchmarks' / 'plain_phonons.py', '--no-relax', '--random', '20'],
-        'kappa': [
-            *(sys.executable, REPO / 'benchmarks' / 'plain_kappa.py', model.path),
-            *('--structure', SI_CIF, '--device', device),
-        ],
-        'random_100_si64': [
-            *(sys.executable, REPO / 'benchmarks' / 'plain_phonons.py', '--no-relax'),
-            *('--random', '50', '--supercell', '2', '--device', device),
-        ],
-    }
+    env = user_environment(Path(tempfile.mkdtemp(prefix='unconmlip-bench-')), BIN)
+    ours_by_case = ours_commands(BIN)
+    plain_by_case = plain_commands(device, model.path)
     if args.cases:
         chosen = args.cases.split(',')
-        ours_commands = {name: command for name, command in ours_commands.items() if name in chosen}
+        ours_by_case = {name: command for name, command in ours_by_case.items() if name in chosen}
     rows: dict[str, dict[str, float]] = {}
-    for name in ours_commands:
+    for name in ours_by_case:
         ours, again, plain = [], [], []
         for _ in range(args.repeats):  # paired runs, alternating
             stop_warm_engines()  # each first run starts as a user's first run of the day
-            ours.append(wall(ours_commands[name], env))
-            again.append(wall(ours_commands[name], env))
-            plain.append(wall(plain_commands[name], env))
+            ours.append(wall(ours_by_case[name], env))
+            again.append(wall(ours_by_case[name], env))
+            plain.append(wall(plain_by_case[name], env))
         rows[name] = {
             'ours': statistics.median(seconds for seconds, _ in ours),
             'ours_again': statistics.median(seconds for seconds, _ in again),

@@ -32,7 +32,10 @@ def run_state(summary: dict) -> str:
 def echo_summary(summary: dict) -> None:
     """A human-readable rendering of a summary."""
     click.echo(f'{summary["process"]}<{summary["pk"]}>  {run_state(summary)}')
-    click.echo(f'model: {summary["model"]["name"]} (sha256 {summary["model"]["sha256"][:12]}...)')
+    if 'model' in summary:
+        click.echo(f'model: {summary["model"]["name"]} (sha256 {summary["model"]["sha256"][:12]}...)')
+    if 'dft' in summary:
+        click.echo(f'forces: {summary["dft"]["code"]}, pseudopotentials {summary["dft"]["pseudo_family"]}')
     if 'space_group' in summary:
         click.echo(f'space group: {summary["space_group"]["symbol"]} ({summary["space_group"]["number"]})')
     if 'supercell' in summary:
@@ -93,7 +96,7 @@ def echo_summary(summary: dict) -> None:
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
 @decorators.with_dbenv()
 def show(identifier, as_json):
-    """Summary of a finished phonons, relax or evaluate run."""
+    """Summary of a finished phonons, kappa (a model's or the DFT yardstick's), qha, relax or evaluate run."""
     from ..summaries import summarize
 
     try:
@@ -167,10 +170,11 @@ def plot(identifier, output, compare):
         )
         click.echo(str(plot_qha(node.outputs.qha, node.outputs.gruneisen, output, title).resolve()))
         return
-    if getattr(node, 'process_label', None) == 'ThermalConductivityWorkChain':
+    if getattr(node, 'process_label', None) in ('ThermalConductivityWorkChain', 'DftThermalConductivityWorkChain'):
         if 'kappa' not in node.outputs:
-            raise click.ClickException(f'node {node.pk} is not a finished ThermalConductivityWorkChain')
-        title = f'{node.inputs.structure.get_formula()} — {node.inputs.evaluate.model.model_name} (run {node.pk})'
+            raise click.ClickException(f'node {node.pk} is not a finished {node.process_label}')
+        source = node.inputs.evaluate.model.model_name if 'evaluate' in node.inputs else 'pw.x'
+        title = f'{node.inputs.structure.get_formula()} — {source} (run {node.pk})'
         path = plot_conductivity(node.outputs.kappa, node.outputs.cumulative_kappa, output, title)
         click.echo(str(path.resolve()))
         return

@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 from aiida.engine import calcfunction
-from aiida.orm import Dict, Float, List, SinglefileData, StructureData
+from aiida.orm import Dict, Float, List, SinglefileData, StructureData, TrajectoryData
 
 from ..conductivity.parameters import parse_kappa_displacements
 from ..conductivity.phono3py_setup import (
@@ -44,3 +44,20 @@ def residual_force_subtraction(forces: ForceSetData, layout: Dict) -> ForceSetDa
     """The raw forces of each undisplaced supercell subtracted from the displaced supercells of its set, before the
     restoration steps (the space-group projection would zero them on the symmetric supercell)."""
     return ForceSetData.from_list(subtract_residual_forces(forces.get_list(), Layout(**layout.get_dict())))
+
+
+@calcfunction
+def dft_force_set(supercells: StructureSetData, **trajectories: TrajectoryData) -> ForceSetData:
+    """pw.x's forces of the displaced supercells (``trajectory_<index>``, each its run's parsed output, so every force
+    traces to its pw.x run), in the supercells' order, after checking that each run computed its supercell (a run
+    left out or reordered would corrupt the fit silently)."""
+    expected = supercells.get_ase_list()
+    if sorted(trajectories) != [f'trajectory_{index:04d}' for index in range(len(expected))]:
+        raise ValueError(f'{len(trajectories)} pw.x trajectories for {len(expected)} supercells')
+    forces = []
+    for index, atoms in enumerate(expected):
+        trajectory = trajectories[f'trajectory_{index:04d}']
+        if not np.allclose(trajectory.get_positions()[-1], atoms.positions, atol=1e-6):
+            raise ValueError(f'pw.x run {index} did not compute supercell {index}')
+        forces.append(trajectory.get_array('forces')[-1])
+    return ForceSetData.from_list(forces)

@@ -18,28 +18,32 @@ from .reference_steps import collect_training_set, generate_reference_structures
 
 
 def validate_inputs(inputs, _) -> str | None:
-    """Refuse, before anything is stored, what would fail later: no structures, elements without a pseudopotential,
-    overlapping atoms, a pw.x that is not there."""
-    from aiida_pseudo.groups.family import PseudoPotentialFamily
-
+    """Refuse, before anything is stored, what would fail later: no structures, or what :func:`check_dft_inputs`
+    refuses."""
     if ('structures' in inputs) == bool(inputs.get('generator')):
         return 'give either `structures` or a `generator`, not both or neither'
     atoms = inputs['structures'].get_ase_list() if 'structures' in inputs else [inputs['generator']['base'].get_ase()]
+    return check_dft_inputs(atoms, inputs['pseudo_family'].value, inputs['code'])
+
+
+def check_dft_inputs(atoms: list, family_label: str, code: orm.AbstractCode) -> str | None:
+    """What pw.x would fail on, as a message: overlapping atoms, elements without a pseudopotential in the family, a
+    local pw.x that is not there."""
+    from aiida_pseudo.groups.family import PseudoPotentialFamily
+
     try:
         check_structures(atoms, elements=None)
         for index, structure in enumerate(atoms):
             check_distances(structure, index)
     except (InvalidStructure, ValueError) as exc:
         return str(exc)
-    label = inputs['pseudo_family'].value
-    family = orm.QueryBuilder().append(PseudoPotentialFamily, filters={'label': label}).first(flat=True)
+    family = orm.QueryBuilder().append(PseudoPotentialFamily, filters={'label': family_label}).first(flat=True)
     if family is None:
-        return f'pseudopotential family `{label}` is not installed: run `aiida-unconmlip setup --with-dft`'
+        return f'pseudopotential family `{family_label}` is not installed: run `aiida-unconmlip setup --with-dft`'
     elements = sorted({symbol for structure in atoms for symbol in structure.get_chemical_symbols()})
     missing = [element for element in elements if element not in family.elements]
     if missing:
-        return f'pseudopotential family `{label}` has no pseudopotential for {", ".join(missing)}'
-    code = inputs['code']
+        return f'pseudopotential family `{family_label}` has no pseudopotential for {", ".join(missing)}'
     if code.computer.transport_type == 'core.local' and not Path(str(code.filepath_executable)).is_file():
         return f'{code.filepath_executable} does not exist: run `make system-packages` or fix code {code.full_label}'
     return None

@@ -42,6 +42,55 @@ CONDUCTIVITY_OUTPUTS = (
 )
 
 
+def define_conductivity_inputs(spec) -> None:
+    """The displacement and conductivity inputs, with the supercell outputs they determine: the same for a model's
+    run and the DFT yardstick's, so the two can be given the same settings."""
+    spec.input(
+        'displacements',
+        valid_type=orm.Dict,
+        default=lambda: orm.Dict({}),
+        validator=dict_validator(parse_kappa_displacements),
+        help='min_length (A) or supercell_matrix of fc3; fc2_min_length or fc2_supercell_matrix for fc2 in its own '
+        'supercell; amplitude (A), plus_minus, subtract_residual_forces, cutoff_pair_distance (A), '
+        'random_snapshots and random_seed (with force_constants symfc), max_supercell_atoms.',
+    )
+    spec.input(
+        'conductivity',
+        valid_type=orm.Dict,
+        default=lambda: orm.Dict({}),
+        validator=dict_validator(parse_conductivity),
+        help='mesh, temperatures (K), method (rta|lbte), smearing_thz (null: tetrahedron), wigner, '
+        'force_constants (phonopy|symfc), isotope, mode_properties, imaginary_tolerance_thz.',
+    )
+    spec.output(
+        'supercell_matrix',
+        valid_type=orm.List,
+        help='The fc3 supercell: rows its lattice vectors in the basis of the standardised unit cell (structure).',
+    )
+    spec.output(
+        'fc2_supercell_matrix', valid_type=orm.List, required=False, help='The fc2 supercell, where it has its own.'
+    )
+
+
+def displace_for_phono3py(process, unitcell: orm.StructureData) -> None:
+    """phono3py's displaced supercells of ``unitcell`` into the process's context (``supercells``, ``setup``,
+    ``layout``), and its supercell matrices as outputs."""
+    outputs = phono3py_displacements(
+        unitcell,
+        process.inputs.displacements,
+        process.inputs.symprec,
+        metadata={'call_link_label': 'phono3py_displacements'},
+    )
+    process.ctx.supercells, process.ctx.setup, process.ctx.layout = (
+        outputs['supercells'],
+        outputs['phono3py_setup'],
+        outputs['layout'],
+    )
+    for name in ('supercell_matrix', 'fc2_supercell_matrix'):
+        if name in outputs:
+            process.out(name, outputs[name])
+
+
 class ThermalConductivityWorkChain(LatticeDynamicsWorkChain):
     """Lattice thermal conductivity of a crystal with an (unconstrained) machine-learned potential and phono3py,
     every restoration step a node.
@@ -58,23 +107,7 @@ class ThermalConductivityWorkChain(LatticeDynamicsWorkChain):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input(
-            'displacements',
-            valid_type=orm.Dict,
-            default=lambda: orm.Dict({}),
-            validator=dict_validator(parse_kappa_displacements),
-            help='min_length (A) or supercell_matrix of fc3; fc2_min_length or fc2_supercell_matrix for fc2 in its own '
-            'supercell; amplitude (A), plus_minus, subtract_residual_forces, cutoff_pair_distance (A), '
-            'random_snapshots and random_seed (with force_constants symfc), max_supercell_atoms.',
-        )
-        spec.input(
-            'conductivity',
-            valid_type=orm.Dict,
-            default=lambda: orm.Dict({}),
-            validator=dict_validator(parse_conductivity),
-            help='mesh, temperatures (K), method (rta|lbte), smearing_thz (null: tetrahedron), wigner, '
-            'force_constants (phonopy|symfc), isotope, mode_properties, imaginary_tolerance_thz.',
-        )
+        define_conductivity_inputs(spec)
         spec.inputs.validator = validate_inputs
 
         spec.outline(*cls.lattice_dynamics_outline())
@@ -86,31 +119,10 @@ class ThermalConductivityWorkChain(LatticeDynamicsWorkChain):
         spec.output('fc2', valid_type=orm.SinglefileData)
         spec.output('fc3', valid_type=orm.SinglefileData)
         spec.output('diagnostics', valid_type=orm.Dict)
-        spec.output(
-            'supercell_matrix',
-            valid_type=orm.List,
-            help='The fc3 supercell: rows its lattice vectors in the basis of the standardised unit cell (structure).',
-        )
-        spec.output(
-            'fc2_supercell_matrix', valid_type=orm.List, required=False, help='The fc2 supercell, where it has its own.'
-        )
         spec.exit_code(403, 'ERROR_PHONO3PY_FAILED', message='The force constants and kappa failed: {message}')
 
     def displace(self):
-        outputs = phono3py_displacements(
-            self.ctx.unitcell,
-            self.inputs.displacements,
-            self.inputs.symprec,
-            metadata={'call_link_label': 'phono3py_displacements'},
-        )
-        self.ctx.supercells, self.ctx.setup, self.ctx.layout = (
-            outputs['supercells'],
-            outputs['phono3py_setup'],
-            outputs['layout'],
-        )
-        for name in ('supercell_matrix', 'fc2_supercell_matrix'):
-            if name in outputs:
-                self.out(name, outputs[name])
+        displace_for_phono3py(self, self.ctx.unitcell)
         layout, formula = self.ctx.layout, self.ctx.supercells.formulas[0]
         self.report(
             f'{len(self.ctx.supercells)} supercells: {layout["fc3"]} displaced for fc3 ({formula}), '
@@ -135,7 +147,11 @@ class ThermalConductivityWorkChain(LatticeDynamicsWorkChain):
         }
 
     def report_results(self, node) -> None:
-        kappa = node.outputs.kappa
-        temperatures, tensor = kappa.get_array('temperatures'), kappa.get_array('kappa')
-        index = int(abs(temperatures - 300.0).argmin())
-        self.report(f'kappa at {temperatures[index]:g} K: {tensor[index, :3].round(3).tolist()} W/m-K (xx, yy, zz)')
+        self.report(kappa_near_room_temperature(node.outputs.kappa))
+
+
+def kappa_near_room_temperature(kappa: orm.ArrayData) -> str:
+    """The diagonal of kappa at the temperature closest to 300 K, for the process report."""
+    temperatures, tensor = kappa.get_array('temperatures'), kappa.get_array('kappa')
+    index = int(abs(temperatures - 300.0).argmin())
+    return f'kappa at {temperatures[index]:g} K: {tensor[index, :3].round(3).tolist()} W/m-K (xx, yy, zz)'
