@@ -74,9 +74,9 @@ def yardstick() -> WorkChainNode:
 def force_constants(node) -> dict[str, np.ndarray]:
     """fc2 and fc3 of a run's outputs, as phono3py wrote them (compact)."""
     arrays = {}
-    for name in ('fc2', 'fc3'):
+    for name, key in (('fc2', 'force_constants'), ('fc3', 'fc3')):
         with h5py.File(io.BytesIO(node.outputs[name].get_content(mode='rb')), 'r') as handle:
-            arrays[name] = np.array(handle[name])
+            arrays[name] = np.array(handle[key])
     return arrays
 
 
