@@ -16,6 +16,7 @@ from aiida.engine import ToContext, WorkChain
 
 from ..calcjobs.phono3py import Phono3pyCalculation
 from ..conductivity.parameters import parse_conductivity, parse_kappa_displacements
+from ..data import ForceSetData
 from ..engine.restoration import DEFAULT_SYMPREC
 from .conductivity_steps import dft_force_set
 from .failures import root_cause
@@ -54,7 +55,9 @@ class DftThermalConductivityWorkChain(WorkChain):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.expose_inputs(ReferenceSetWorkChain, namespace='dft', exclude=('structures', 'generator'))
+        spec.expose_inputs(
+            ReferenceSetWorkChain, namespace='dft', exclude=('structures', 'generator', 'max_failed_fraction')
+        )
         spec.inputs['dft'].validator = None  # it asks for the structures this work chain makes; see validate_inputs
         spec.input('structure', valid_type=orm.StructureData, help='The crystal at the DFT equilibrium (not relaxed).')
         define_conductivity_inputs(spec)
@@ -65,7 +68,7 @@ class DftThermalConductivityWorkChain(WorkChain):
         for name, port in Phono3pyCalculation.spec().outputs.items():
             if name in CONDUCTIVITY_OUTPUTS:
                 spec.output(name, valid_type=port.valid_type, required=port.required, help=port.help)
-        spec.output('forces', valid_type=Phono3pyCalculation.spec().inputs['forces'].valid_type, help='pw.x forces.')
+        spec.output('forces', valid_type=ForceSetData, help='pw.x forces of the supercells (eV/A).')
         spec.output(
             'structure', valid_type=orm.StructureData, help="spglib's standardised cell: the supercells' basis."
         )
@@ -106,8 +109,11 @@ class DftThermalConductivityWorkChain(WorkChain):
 
     def run_dft(self):
         inputs = self.exposed_inputs(ReferenceSetWorkChain, namespace='dft')
-        inputs['max_failed_fraction'] = orm.Float(0.0)  # every supercell's forces enter the fit
-        inputs.update(structures=self.ctx.supercells, metadata={'call_link_label': 'dft'})
+        inputs.update(
+            structures=self.ctx.supercells,
+            max_failed_fraction=orm.Float(0.0),  # every supercell's forces enter the fit: not an input here
+            metadata={'call_link_label': 'dft'},
+        )
         node = self.submit(ReferenceSetWorkChain, **inputs)
         self.report(f'launched ReferenceSetWorkChain<{node.pk}> for the pw.x forces')
         return ToContext(dft=node)
