@@ -229,6 +229,21 @@ def evaluate_summary(node: CalcJobNode) -> dict[str, Any]:
     return summary
 
 
+def validate_summary(node: WorkChainNode) -> dict[str, Any]:
+    """What the DFT spot check compared and found (``validation``), and the run it checked."""
+    from .workflows.validate_steps import checked_run
+
+    summary = _header(node)
+    summary['model'] = model_summary(node.inputs.evaluate.model)
+    run = checked_run(node)
+    summary['checked'] = {'pk': run.pk, 'process': run.process_label}
+    summary['dft'] = {'code': node.inputs.dft.code.full_label, 'pseudo_family': node.inputs.dft.pseudo_family.value}
+    if 'errors' in node.outputs:
+        summary['validation'] = node.outputs.errors.get_dict()
+    summary['timings'] = {'wall_seconds': _wall_seconds(node), 'so_far': not node.is_terminated}
+    return summary
+
+
 SUMMARIES = {
     'PhononWorkChain': phonon_summary,
     'ThermalConductivityWorkChain': conductivity_summary,
@@ -236,15 +251,26 @@ SUMMARIES = {
     'QhaWorkChain': qha_summary,
     'RelaxWorkChain': relax_summary,
     'EvaluateCalculation': evaluate_summary,
+    'ValidateWorkChain': validate_summary,
 }
 
 
 def summarize(node) -> dict[str, Any]:
-    """The summary of a phonons, kappa, DFT kappa, qha, relax or evaluate run; ValueError for any other node."""
+    """The summary of a phonons, kappa, DFT kappa, qha, relax, evaluate or validate run, with the verdicts of the
+    validate runs that checked it; ValueError for any other node."""
     summarizer = SUMMARIES.get(getattr(node, 'process_label', None))
     if summarizer is None:
         raise ValueError(
             f'node {node.pk} is a {getattr(node, "process_label", None) or type(node).__name__}; '
             f'show works on {", ".join(SUMMARIES)} runs'
         )
-    return summarizer(node)
+    from .workflows.validate_steps import validations_of
+
+    summary = summarizer(node)
+    checks = validations_of(node)
+    if checks:
+        summary['validations'] = [
+            {'pk': check.pk, **{key: check.outputs.errors['verdict'][key] for key in ('domain', 'message')}}
+            for check in checks
+        ]
+    return summary

@@ -1,7 +1,8 @@
 """The measurements behind docs/thermal-conductivity.rst, all in one run, with the shipped default PET.
 
-Usage: ``verdi run benchmarks/kappa_silicon.py`` on a profile set up with ``aiida-unconmlip setup`` (the work chains
-run in this process, no daemon needed). Diamond Si, relaxed with FixSymmetry:
+Usage: ``verdi run benchmarks/kappa_silicon.py [MODEL]`` on a profile set up with ``aiida-unconmlip setup`` (the work
+chains run in this process, no daemon needed); MODEL is a shipped model's name, the default without one.
+Diamond Si, relaxed with FixSymmetry:
 
 ``fast``, ``moderate``
     The protocols as they are: kappa(T), wall time, supercells evaluated.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -33,7 +35,7 @@ from ase.build import bulk
 import aiida_unconmlip
 from aiida_unconmlip.engine.restoration import RESTORATION_OFF
 from aiida_unconmlip.models import default_model_name
-from aiida_unconmlip.models.importing import import_shipped_models
+from aiida_unconmlip.models.importing import shipped_model_node
 from aiida_unconmlip.plotting import plot_conductivity
 from aiida_unconmlip.workflows.thermal_conductivity import ThermalConductivityWorkChain
 
@@ -90,7 +92,9 @@ def run_case(code, model, protocol: str, overrides: dict) -> dict:
 
 
 def main() -> None:
-    model = {node.model_name: node for node in import_shipped_models()}[default_model_name()]
+    model = shipped_model_node(sys.argv[1] if len(sys.argv) > 1 else None)
+    # Another shipped model than the default (a candidate) writes files of its own.
+    suffix = '' if model.model_name == default_model_name() else f'-{model.model_name}'
     code = load_code('unconmlip-engine@localhost')
     runs = {name: run_case(code, model, protocol, overrides) for name, (protocol, overrides) in CASES.items()}
     moderate = runs['moderate'].pop('results')
@@ -99,7 +103,7 @@ def main() -> None:
     plot_conductivity(
         moderate['kappa'],
         moderate['cumulative_kappa'],
-        REPO / 'docs' / '_static' / 'kappa-silicon.png',
+        REPO / 'docs' / '_static' / f'kappa-silicon{suffix}.png',
         f'Si — {model.model_name} (moderate protocol)',
     )
     payload = {
@@ -108,7 +112,7 @@ def main() -> None:
         'machine': {'cpu': cpu_name(), 'cores': os.cpu_count()},
         'torch_threads': torch.get_num_threads(),
     }
-    output = REPO / 'benchmarks' / 'results' / 'kappa-silicon-cpu.json'
+    output = REPO / 'benchmarks' / 'results' / f'kappa-silicon{suffix}-cpu.json'
     output.write_text(json.dumps(payload, indent=2) + '\n')
     print(json.dumps(runs, indent=2))
 

@@ -14,6 +14,7 @@ from .runs import evaluate, phonons, relax
 from .setup import setup
 from .show import plot, provenance, show
 from .templates import computer_template
+from .validate import validate
 
 
 @click.group('aiida-unconmlip', cls=VerdiCommandGroup, context_settings={'help_option_names': ['-h', '--help']})
@@ -32,6 +33,7 @@ COMMANDS = (
     qha,
     relax,
     evaluate,
+    validate,
     show,
     provenance,
     plot,

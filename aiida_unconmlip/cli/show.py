@@ -84,6 +84,13 @@ def echo_summary(summary: dict) -> None:
             click.echo(f'{key}: {summary[key]}')
     if 'energies' in summary:
         click.echo('energies (eV): ' + ', '.join(f'{e:.6f}' for e in summary['energies']))
+    if 'validation' in summary:
+        from .validate import echo_validation
+
+        click.echo(f'checked: {summary["checked"]["process"]}<{summary["checked"]["pk"]}>')
+        echo_validation(summary['validation'])
+    for check in summary.get('validations', []):
+        click.echo(f'validated by ValidateWorkChain<{check["pk"]}>: {check["message"]}')
     timings = summary.get('timings', {})
     line = f'wall time: {timings.get("wall_seconds", 0):.1f} s' + (' so far' if timings.get('so_far') else '')
     if 'engine_seconds' in timings:
@@ -96,7 +103,7 @@ def echo_summary(summary: dict) -> None:
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
 @decorators.with_dbenv()
 def show(identifier, as_json):
-    """Summary of a finished phonons, kappa (a model's or the DFT yardstick's), qha, relax or evaluate run."""
+    """Summary of a finished phonons, kappa (a model's or the DFT yardstick's), qha, relax, evaluate or validate run."""
     from ..summaries import summarize
 
     try:
@@ -114,7 +121,8 @@ def show(identifier, as_json):
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
 @decorators.with_dbenv()
 def provenance(identifier, as_json):
-    """The restoration steps, model and input structure behind a result or a run (every record of every step)."""
+    """The restoration steps, model and input structure behind a result or a run (every record of every step); for
+    a validate run also the run it checked and its pw.x calculations."""
     from ..provenance import model_origin, restoration_chain
 
     chain = restoration_chain(load_node_or_fail(identifier))
@@ -130,6 +138,13 @@ def provenance(identifier, as_json):
         'structure': {'pk': chain.structure.pk, 'formula': chain.structure.get_formula()} if chain.structure else None,
         'steps': [step.as_dict() for step in chain.steps],
     }
+    node = load_node_or_fail(identifier)
+    if getattr(node, 'process_label', None) == 'ValidateWorkChain':
+        from ..workflows.validate_steps import checked_run, dft_calculations
+
+        run = checked_run(node)
+        payload['checked'] = {'pk': run.pk, 'process': run.process_label}
+        payload['dft_calculations'] = [calculation.pk for calculation in dft_calculations(node)]
     if as_json:
         click.echo(json.dumps(payload, indent=2))
         return
@@ -145,6 +160,9 @@ def provenance(identifier, as_json):
         click.echo(f'structure: {payload["structure"]["formula"]} (PK {chain.structure.pk})')
     for index, step in enumerate(chain.steps, 1):
         click.echo(f'{index}. {step.name} <{step.pk}> {json.dumps(step.parameters)}')
+    if 'checked' in payload:
+        click.echo(f'checked: {payload["checked"]["process"]}<{payload["checked"]["pk"]}>')
+        click.echo(f'pw.x calculations: {", ".join(map(str, payload["dft_calculations"]))}')
 
 
 @click.command('plot')

@@ -14,7 +14,7 @@ from aiida.orm import CalcJobNode, QueryBuilder
 
 from ..data.model import ModelData, ModelImportError
 from ..engine.hashing import sha256_of_file
-from . import shipped_models
+from . import default_model_name, shipped_models
 from .names import claim, free_name
 from .provenance_archive import import_provenance
 
@@ -71,3 +71,12 @@ def import_shipped_models() -> list[ModelData]:
             claim(node, model.name)
         nodes.append(node)
     return nodes
+
+
+def shipped_model_node(name: str | None = None) -> ModelData:
+    """The stored node of the shipped model called ``name`` (the registry's default without one)."""
+    nodes = {node.model_name: node for node in import_shipped_models()}
+    name = name or default_model_name()
+    if name not in nodes:
+        raise ModelImportError(f'no shipped model is called {name!r}; shipped: {", ".join(sorted(nodes))}')
+    return nodes[name]

@@ -110,3 +110,20 @@ def collect_training_set(split: Dict, failures: Dict, **dft_outputs) -> dict:
         'split_counts': {name: labels.count(name) for name in ('train', 'validation', 'test')},
     }
     return {'training_set': TrainingSetData.from_frames(frames, source='dft'), 'summary': Dict(summary)}
+
+
+@calcfunction
+def merge_training_sets(**training_sets: TrainingSetData) -> TrainingSetData:
+    """One training set from several, in the order of their keys, each frame keeping its own split.
+
+    Keeping the splits means a merged set tests on what each set held back, and a model trained on the merged set
+    can be compared with one trained on a part of it on the same test frames. Every set's provenance stays linked.
+    """
+    if len(training_sets) < 2:
+        raise ValueError('merge_training_sets takes two or more training sets')
+    frames = []
+    for key in sorted(training_sets):
+        for frame in training_sets[key].get_frames():
+            frame.info['from_set'] = key
+            frames.append(frame)
+    return TrainingSetData.from_frames(frames, source='dft')

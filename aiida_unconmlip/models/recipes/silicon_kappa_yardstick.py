@@ -10,14 +10,12 @@ Writes the work chain with its whole provenance to ``aiida_unconmlip/models/arch
 
 from pathlib import Path
 
-from aiida.engine import submit
 from aiida.orm import StructureData, load_code
-from aiida.tools.archive import create_archive
 from ase.build import bulk
 
 import aiida_unconmlip.models
 from aiida_unconmlip.models.recipes.silicon_reference_data import LATTICE_CONSTANT
-from aiida_unconmlip.models.recipes.waiting import wait_until_finished
+from aiida_unconmlip.models.recipes.waiting import submit_and_archive
 from aiida_unconmlip.workflows.dft_conductivity import DftThermalConductivityWorkChain
 
 ARCHIVE = Path(aiida_unconmlip.models.__file__).parent / 'archives' / 'silicon-kappa-yardstick.aiida'
@@ -47,11 +45,7 @@ if __name__ == '__main__':
         protocol='moderate',
     )
     builder.metadata.label = LABEL
-    node = submit(builder)
-    print(f'submitted {node.process_label}<{node.pk}>')
-    wait_until_finished([node])
-    ARCHIVE.parent.mkdir(exist_ok=True)
-    create_archive([node], filename=ARCHIVE, overwrite=True)
+    node = submit_and_archive(builder, ARCHIVE)
     kappa = node.outputs.kappa
     print(f'kappa(T) {kappa.get_array("temperatures").tolist()}: {kappa.get_array("kappa")[:, 0].round(2).tolist()}')
     print(f'archive: {ARCHIVE}')

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+from aiida.engine import submit
 from aiida.orm import ProcessNode
+from aiida.tools.archive import create_archive
 
 
 def wait_until_finished(nodes: list[ProcessNode], interval: float = 30) -> None:
@@ -19,3 +22,13 @@ def wait_until_finished(nodes: list[ProcessNode], interval: float = 30) -> None:
     for node in nodes:
         if not node.is_finished_ok:
             raise SystemExit(f'{node.process_label}<{node.pk}> failed: [{node.exit_status}] {node.exit_message}')
+
+
+def submit_and_archive(builder, archive: Path) -> ProcessNode:
+    """Submit, wait until it finished well, and write it with its whole provenance to ``archive``."""
+    node = submit(builder)
+    print(f'submitted {node.process_label}<{node.pk}>')
+    wait_until_finished([node])
+    archive.parent.mkdir(exist_ok=True)
+    create_archive([node], filename=archive, overwrite=True)
+    return node
