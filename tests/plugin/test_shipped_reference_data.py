@@ -55,3 +55,42 @@ def test_dfpt_reference_frequencies(reference_data):
     assert values['GAMMA'][-1] == pytest.approx(14.56, abs=0.05)
     assert values['X'][0] == pytest.approx(values['X'][1])  # transverse acoustic pair degenerate at X
     assert frequencies['lattice_constant_angstrom'] == pytest.approx(5.475, abs=0.01)
+
+
+ANHARMONIC_ARCHIVE = ARCHIVE.parent / 'silicon-anharmonic-reference.aiida'
+
+
+@pytest.fixture(scope='module')
+def anharmonic_set(reference_data):
+    import_archive(ANHARMONIC_ARCHIVE)
+    run = QueryBuilder().append(WorkChainNode, filters={'label': 'silicon-anharmonic-set'}).one()[0]
+    return run.outputs.training_set
+
+
+def test_the_anharmonic_set_is_further_from_equilibrium(reference_data, anharmonic_set):
+    frames = anharmonic_set.get_frames()
+    assert len(frames) == 52 and {len(frame) for frame in frames} == {8, 16}
+
+    def force_rms(training_set):
+        return np.sqrt(np.mean(np.concatenate([frame.arrays['forces'] for frame in training_set.get_frames()]) ** 2))
+
+    # rattles of 0.03-0.2 A against 0.005-0.1 A: larger forces, in the same units and sign conventions
+    assert force_rms(anharmonic_set) > 2 * force_rms(reference_data['silicon-reference-set'].outputs.training_set)
+
+
+def test_merged_training_sets_keep_each_frames_split_and_provenance(reference_data, anharmonic_set):
+    from aiida_unconmlip.workflows.reference_steps import merge_training_sets
+
+    near = reference_data['silicon-reference-set'].outputs.training_set
+    merged = merge_training_sets(set_0=near, set_1=anharmonic_set)
+    frames, parts = merged.get_frames(), near.get_frames() + anharmonic_set.get_frames()
+    assert len(frames) == len(parts) == merged.base.attributes.get('count')
+    for frame, part in zip(frames, parts, strict=True):
+        assert frame.info['split'] == part.info['split']
+        np.testing.assert_array_equal(frame.arrays['forces'], part.arrays['forces'])
+    assert [frame.info['from_set'] for frame in frames] == ['set_0'] * len(near.get_frames()) + ['set_1'] * 52
+    sources = QueryBuilder().append(TrainingSetData, filters={'id': merged.pk}, tag='merged')
+    sources.append(TrainingSetData, with_descendants='merged', project='id')
+    assert set(sources.all(flat=True)) == {near.pk, anharmonic_set.pk}
+    with pytest.raises(ValueError, match='two or more'):
+        merge_training_sets(set_0=near)
