@@ -125,7 +125,8 @@ def provenance(identifier, as_json):
     a validate run also the run it checked and its pw.x calculations."""
     from ..provenance import model_origin, restoration_chain
 
-    chain = restoration_chain(load_node_or_fail(identifier))
+    node = load_node_or_fail(identifier)
+    chain = restoration_chain(node)
     if chain.model is None:
         raise click.ClickException(f'node {identifier} was not produced by a model of aiida-unconmlip')
     payload = {
@@ -138,7 +139,6 @@ def provenance(identifier, as_json):
         'structure': {'pk': chain.structure.pk, 'formula': chain.structure.get_formula()} if chain.structure else None,
         'steps': [step.as_dict() for step in chain.steps],
     }
-    node = load_node_or_fail(identifier)
     if getattr(node, 'process_label', None) == 'ValidateWorkChain':
         from ..workflows.validate_steps import checked_run, dft_calculations
 
