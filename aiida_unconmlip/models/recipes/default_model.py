@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from aiida.engine import submit
-from aiida.orm import Dict, QueryBuilder, Str, WorkChainNode, load_code
+from aiida.orm import Bool, CalcJobNode, Dict, QueryBuilder, SinglefileData, Str, WorkChainNode, load_code
 from aiida.tools.archive import create_archive, import_archive
 
 import aiida_unconmlip.models
@@ -23,6 +23,7 @@ from aiida_unconmlip.calcjobs.train import TrainCalculation
 from aiida_unconmlip.models.recipes.waiting import wait_until_finished
 from aiida_unconmlip.training import parse_hyperparameters
 from aiida_unconmlip.workflows.reference_steps import merge_training_sets
+from aiida_unconmlip.workflows.training_steps import checkpoint_left_on_remote
 
 MODELS = Path(aiida_unconmlip.models.__file__).parent
 # The archive that holds each labelled DFT work chain (make reference-data, make anharmonic-data).
@@ -41,6 +42,18 @@ RECIPES = {
         'data': ['silicon-reference-set', 'silicon-anharmonic-set'],
         'hyperparameters': {'training': {'num_epochs': 800}},
         'about': 'rattles up to 0.2 A',
+    },
+    # pet-si-pbe-2 fine-tuned on the same data with the conservative forces (the energy's gradient, what phonon
+    # and kappa runs use) weighed over the direct head, at a lower learning rate: the PET authors' order of
+    # direct pre-training then conservative fine-tuning (docs/default-model.rst).
+    'pet-si-pbe-3': {
+        'data': ['silicon-reference-set', 'silicon-anharmonic-set'],
+        'finetune_from': 'pet-si-pbe-2',
+        'hyperparameters': {
+            'training': {'num_epochs': 400, 'learning_rate': 1e-4},
+            'loss_weights': {'energy': 1.0, 'forces': 100.0, 'stress': 1.0, 'direct_forces': 3.0, 'direct_stress': 0.1},
+        },
+        'about': 'rattles up to 0.2 A; pet-si-pbe-2 fine-tuned on conservative forces',
     },
 }
 DESCRIPTION = (
@@ -64,6 +77,18 @@ def training_set_of(labels: list[str]):
     if len(sets) == 1:
         return sets[0]
     return merge_training_sets(**{f'set_{index}': node for index, node in enumerate(sets)})
+
+
+def parent_checkpoint(parent: str) -> SinglefileData:
+    """The checkpoint of the finished job that trained ``parent`` in this profile, kept or taken from its folder."""
+    filters = {'label': f'train-{parent}', 'attributes.exit_status': 0}
+    query = QueryBuilder().append(CalcJobNode, filters=filters, tag='job').order_by({'job': {'ctime': 'desc'}})
+    job = query.first(flat=True)
+    if job is None:
+        raise SystemExit(f'no finished training job of {parent} in this profile: make model MODEL={parent} first')
+    if 'checkpoint' in job.outputs:
+        return job.outputs.checkpoint
+    return checkpoint_left_on_remote(job.outputs.remote_folder)
 
 
 def register(name: str, model_file: Path, sha256: str, description: str, default: bool) -> None:
@@ -92,6 +117,9 @@ def train(name: str, default: bool) -> None:
     builder.model_name = Str(name)
     # Spelled out rather than left to the CalcJob's defaults, so the training job's inputs say what trained the model.
     builder.hyperparameters = Dict(parse_hyperparameters(recipe['hyperparameters']))
+    if 'finetune_from' in recipe:
+        builder.finetune_checkpoint = parent_checkpoint(recipe['finetune_from'])
+    builder.store_checkpoint = Bool(True)  # so that a later recipe can fine-tune this model
     builder.metadata.label = f'train-{name}'
     job = submit(builder)
     print(f'submitted {job.process_label}<{job.pk}>')
