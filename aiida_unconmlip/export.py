@@ -30,7 +30,7 @@ def export_phonons(
             'of the same names there'
         )
     properties = parse_properties(node.inputs.properties.get_dict())
-    phonon = from_yaml_text(node.outputs.phonopy_yaml.get_content(), node.inputs.symprec.value)
+    phonon = from_yaml_text(node.outputs.phonopy_yaml.get_content(), node.inputs.symprec.value, nac=True)
     settings = ExportSettings(
         path=band_path(phonon, properties['band_path']),
         band_npoints=properties['band_npoints'],
@@ -38,5 +38,6 @@ def export_phonons(
         t_max=properties['t_max'],
         t_step=properties['t_step'],
         eigenvectors=eigenvectors,
+        symprec=node.inputs.symprec.value,
     )
     return write_phonopy_files(phonon, Path(folder), settings)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from aiida.orm import BandsData, CalcJobNode, ProcessNode, WorkChainNode
 
+from .phonons.parameters import NAC_METHODS
 from .provenance import restoration_steps
 
 
@@ -84,7 +85,20 @@ def _lattice_dynamics_header(node: WorkChainNode) -> dict[str, Any]:
     if 'symmetry' in node.outputs:
         symmetry = node.outputs.symmetry
         summary['space_group'] = {'number': symmetry['number'], 'symbol': symmetry['international']}
+    if 'born_charges' in node.inputs:
+        summary['nac'] = nac_summary(node.inputs)
     return summary
+
+
+def nac_summary(inputs) -> dict[str, Any]:
+    """The non-analytical correction a run applied: its method and the charges' node, and where that came from."""
+    charges = inputs.born_charges
+    creator = charges.creator
+    return {
+        'method': inputs.nac_method.value if 'nac_method' in inputs else NAC_METHODS[0],
+        'born_charges': charges.pk,
+        'from': f'{creator.process_label}<{creator.pk}>' if creator else 'a BORN file',
+    }
 
 
 def supercell_summary(matrix: list[list[int]], unitcell_atoms: int) -> dict[str, Any]:

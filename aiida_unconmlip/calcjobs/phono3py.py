@@ -13,6 +13,7 @@ from ..engine.errors import EngineCrash, InvalidJob
 from ..engine.phono3py_task import FORCE_CONSTANT_FILES, PARAMS_FILE, write_phono3py_job
 from ..ports import dict_validator
 from .engine_job import EngineJob
+from .nac_inputs import define_nac_inputs, nac_request
 from .phonopy import define_force_constant_restoration, parse_force_constant_steps
 
 
@@ -63,6 +64,7 @@ class Phono3pyCalculation(EngineJob):
         spec.output('fc3', valid_type=SinglefileData, help='fc3.hdf5 (eV/A^3), as phono3py reads it.')
         spec.output('diagnostics', valid_type=Dict, help='Imaginary modes on the mesh, layout, method.')
         define_force_constant_restoration(spec)
+        define_nac_inputs(spec)
 
     def write_inputs(self, folder) -> list[tuple[str, str, str]]:
         restoration = parse_force_constant_steps(self.dict_input('restoration'))
@@ -72,6 +74,8 @@ class Phono3pyCalculation(EngineJob):
             'conductivity': parse_conductivity(self.dict_input('conductivity')),
             'force_constant_symmetrization': restoration['force_constant_symmetrization'],
         }
+        if 'born_charges' in self.inputs:
+            request['nac'] = nac_request(self.inputs)
         write_phono3py_job(
             Path(folder.abspath), self.inputs.phono3py_setup.get_content(), self.inputs.forces.get_list(), request
         )

@@ -14,6 +14,7 @@ from ..phonons.parameters import parse_force_constants, parse_properties
 from ..ports import dict_validator
 from ..symmetry.records import RECORDS_NAMESPACE
 from .engine_job import EngineJob
+from .nac_inputs import define_nac_inputs, nac_request
 
 FORCE_CONSTANT_STEPS = ('force_constant_symmetrization',)
 
@@ -90,6 +91,7 @@ class PhonopyCalculation(EngineJob):
         )
         spec.output('diagnostics', valid_type=Dict, help='Symmetry diagnostics of the spectrum.')
         define_force_constant_restoration(spec)
+        define_nac_inputs(spec)
 
     def write_inputs(self, folder) -> list[tuple[str, str, str]]:
         symmetry = self.inputs.symmetry
@@ -102,6 +104,8 @@ class PhonopyCalculation(EngineJob):
             'space_group': {'number': symmetry['number'], 'symbol': symmetry['international']},
             'space_group_kept': symmetry.get('space_group_kept'),
         }
+        if 'born_charges' in self.inputs:
+            request['nac'] = nac_request(self.inputs)
         write_phonopy_job(
             Path(folder.abspath), self.inputs.phonopy_setup.get_content(), self.inputs.forces.get_list(), request
         )

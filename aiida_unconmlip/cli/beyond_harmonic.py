@@ -42,6 +42,7 @@ def _temperatures(_ctx, _param, value: str | None) -> list[float] | None:
 @click.option('--temperatures', callback=_temperatures, help='Temperatures (K), e.g. "100 200 300".')
 @click.option('--method', type=click.Choice(['rta', 'lbte']), help='Relaxation-time approximation or direct solution.')
 @click.option('--smearing', type=float, help='Gaussian width (THz) instead of the tetrahedron method.')
+@params.nac_options
 @params.run_options
 @decorators.with_dbenv()
 def kappa(
@@ -59,6 +60,7 @@ def kappa(
     temperatures,
     method,
     smearing,
+    nac,
     job_options,
     code,
     computer,
@@ -88,7 +90,7 @@ def kappa(
     overrides = {key: value for key, value in overrides.items() if value is not None and value != {}}
     run_from_protocol(
         'unconmlip.thermal_conductivity', structure, model, protocol, overrides, job_options, code, computer, daemon,
-        as_json, relax=not no_relax,
+        as_json, nac=nac, relax=not no_relax,
     )  # fmt: skip
 
 
@@ -105,6 +107,7 @@ def kappa(
 @click.option('--min-length', type=float, help='Minimum supercell vector length (A) of the phonons at each volume.')
 @params.SUPERCELL_SHAPE
 @params.SYMPREC
+@params.nac_options
 @params.run_options
 @decorators.with_dbenv()
 def qha(
@@ -118,6 +121,7 @@ def qha(
     min_length,
     supercell_shape,
     symprec,
+    nac,
     job_options,
     code,
     computer,
@@ -139,5 +143,5 @@ def qha(
     overrides = {key: value for key, value in overrides.items() if value}
     run_from_protocol(
         'unconmlip.qha', structure, model, protocol, overrides, job_options, code, computer, daemon, as_json,
-        relax=not no_relax,
+        nac=nac, relax=not no_relax,
     )  # fmt: skip

@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 import json
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
 from ..engine.restoration import MAX_L
+from ..phonons.parameters import NAC_METHODS
 
 INPUT_REFUSED = 1  # the exit status --json reports when the input was refused before anything was launched
 
@@ -208,3 +210,42 @@ def run_options(command):
     for option in reversed((GPUS, QUEUE, ACCOUNT, WALLTIME, CODE, COMPUTER, DAEMON, JSON)):
         command = option(command)
     return command
+
+
+BORN = click.option(
+    '--born',
+    'born_file',
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="phonopy's BORN file of the crystal (dielectric tensor, Born charges of its primitive cell's "
+    'symmetry-independent atoms): applies the non-analytical correction (LO-TO splitting) of a polar crystal.',
+)
+NAC_METHOD = click.option(
+    '--nac-method', type=click.Choice(NAC_METHODS), help=f'With --born: {" or ".join(NAC_METHODS)} (default gonze).'
+)
+
+
+def nac_options(command):
+    """--born and --nac-method, gathered into ``nac`` (None without --born) for :func:`born_charges_inputs`."""
+
+    @functools.wraps(command)
+    def wrapper(*args, born_file, nac_method, **kwargs):
+        if nac_method and not born_file:
+            raise click.UsageError('--nac-method needs --born FILE (the Born charges and dielectric tensor)')
+        nac = (born_file, nac_method) if born_file else None
+        return command(*args, nac=nac, **kwargs)
+
+    return NAC_METHOD(BORN(wrapper))
+
+
+def born_charges_inputs(nac, structure, symprec: float) -> dict:
+    """The ``born_charges`` and ``nac_method`` inputs of ``nac`` (--born, --nac-method) for ``structure``."""
+    if nac is None:
+        return {}
+    from aiida.orm import Str
+
+    from ..data import BornChargesData
+
+    born_file, method = nac
+    with clear_errors():
+        charges = BornChargesData.from_born_file(born_file.read_text(), structure, symprec)
+    return {'born_charges': charges, **({'nac_method': Str(method)} if method else {})}

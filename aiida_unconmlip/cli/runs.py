@@ -7,7 +7,7 @@ import json
 import click
 from aiida.cmdline.utils import decorators
 
-from ..engine.restoration import DEFAULT_FORCES_MODE, FORCES_MODES
+from ..engine.restoration import DEFAULT_FORCES_MODE, DEFAULT_SYMPREC, FORCES_MODES
 from . import params
 from .launch import launch
 from .warm_engine import start_warm_engine_ahead
@@ -30,10 +30,12 @@ def run_from_protocol(
     computer,
     daemon,
     as_json,
+    nac=None,
     **builder_options,
 ) -> None:
     """Build the work chain of ``entry_point`` from its protocol (errors of the input in one line), launch, print the
-    summary; ``builder_options`` go to its ``get_builder_from_protocol`` (``relax=False`` for those that relax).
+    summary; ``builder_options`` go to its ``get_builder_from_protocol`` (``relax=False`` for those that relax),
+    ``nac`` (``--born``, ``--nac-method``) to its phonon runs.
 
     A foreground run starts the warm engine process of its code first, which then imports torch while the work
     chain's modules are imported here and its inputs stored."""
@@ -43,16 +45,21 @@ def run_from_protocol(
     if not daemon:
         start_warm_engine_ahead(engine_code)
     process_class = WorkflowFactory(entry_point)
+    structure = params.load_structure(structure)
     with params.clear_errors():
         builder = process_class.get_builder_from_protocol(
             engine_code,
-            params.load_structure(structure),
+            structure,
             params.resolve_model_option(model),
             protocol=protocol,
             overrides=overrides,
             options=job_options or None,
             **builder_options,
         )
+    # The QHA's phonon runs take the charges in its `phonons` namespace, the others in their own.
+    phonon_inputs = builder if 'born_charges' in process_class.spec().inputs else builder.phonons
+    symprec = phonon_inputs.symprec.value if 'symprec' in phonon_inputs else DEFAULT_SYMPREC
+    phonon_inputs.update(params.born_charges_inputs(nac, structure, symprec))
     node = launch(builder, daemon, as_json)
     if node is not None:
         print_summary(node, as_json)
@@ -91,6 +98,7 @@ def print_summary(node, as_json: bool) -> None:
     type=click.IntRange(1),
     help='Largest supercell accepted, in atoms (default: displacements.max_supercell_atoms of the protocol).',
 )
+@params.nac_options
 @params.run_options
 @decorators.with_dbenv()
 def phonons(
@@ -106,6 +114,7 @@ def phonons(
     n_chunks,
     random_displacements,
     max_supercell_atoms,
+    nac,
     job_options,
     code,
     computer,
@@ -135,7 +144,7 @@ def phonons(
         overrides['restoration'] = {'rotational_average': rotational_average(l_max)}
     run_from_protocol(
         'unconmlip.phonons', structure, model, protocol, overrides, job_options, code, computer, daemon, as_json,
-        relax=not no_relax,
+        nac=nac, relax=not no_relax,
     )  # fmt: skip
 
 

@@ -38,6 +38,10 @@ def echo_summary(summary: dict) -> None:
         click.echo(f'forces: {summary["dft"]["code"]}, pseudopotentials {summary["dft"]["pseudo_family"]}')
     if 'space_group' in summary:
         click.echo(f'space group: {summary["space_group"]["symbol"]} ({summary["space_group"]["number"]})')
+    if 'nac' in summary:
+        nac = summary['nac']
+        charges = f'Born charges PK {nac["born_charges"]} from {nac["from"]}'
+        click.echo(f'non-analytical correction: {nac["method"]}, {charges}')
     if 'supercell' in summary:
         supercell = summary['supercell']
         click.echo(f'supercell: {supercell["matrix"]} of the standardised cell ({supercell["atoms"]} atoms)')

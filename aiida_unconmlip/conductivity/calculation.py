@@ -18,6 +18,7 @@ from phono3py import Phono3py
 from phono3py.file_IO import write_fc2_to_hdf5, write_fc3_to_hdf5
 
 from ..phonons.force_constants import FC_METHODS
+from ..phonons.nac import NacRequest, apply_nac
 from ..step_record import StepRecord
 from ..timing import PhaseClock
 from .phono3py_setup import Layout, from_yaml_text, split_forces, to_yaml_text
@@ -29,12 +30,14 @@ CUMULATIVE_POINTS = 201
 @dataclass(frozen=True)
 class ConductivityRequest:
     """What to compute: ``conductivity`` as :func:`~aiida_unconmlip.conductivity.parameters.parse_conductivity`
-    returns it, ``symmetrize`` the restoration step ``force_constant_symmetrization``."""
+    returns it, ``symmetrize`` the restoration step ``force_constant_symmetrization``, ``nac`` the non-analytical
+    correction of a polar crystal (None: none)."""
 
     symprec: float
     layout: Layout
     conductivity: dict[str, Any]
     symmetrize: bool
+    nac: NacRequest | None = None
 
 
 @dataclass
@@ -168,6 +171,8 @@ def compute_conductivity(
     if request.symmetrize:
         with phases('force_constant_symmetrization'):
             records.append(symmetrize_force_constants(ph3))
+    if request.nac is not None:  # phono3py applies it to the harmonic phonons of every q-point
+        records.append(apply_nac(ph3, request.nac, request.symprec))
     with phases('conductivity'):
         conductivity = solve_conductivity(ph3, values)
     frequencies = np.asarray(conductivity.frequencies)

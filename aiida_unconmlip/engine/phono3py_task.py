@@ -19,6 +19,7 @@ SETUP_FILE = 'phono3py_disp.yaml'
 PARAMS_FILE = 'phono3py_params.yaml'
 FORCE_CONSTANT_FILES = ('fc2.hdf5', 'fc3.hdf5')
 REQUEST_KEYS = ('symprec', 'layout', 'conductivity', 'force_constant_symmetrization')
+# and, for a polar crystal, ``nac``: :meth:`aiida_unconmlip.phonons.nac.NacRequest.as_dict`
 
 
 def write_phono3py_job(folder: str | Path, setup_yaml: str, forces: list[np.ndarray], request: dict[str, Any]) -> None:
@@ -31,11 +32,13 @@ def conductivity_request(spec: dict[str, Any]):
     from ..conductivity.calculation import ConductivityRequest
     from ..conductivity.parameters import parse_conductivity
     from ..conductivity.phono3py_setup import Layout
+    from ..phonons.nac import NacRequest
 
     request = read_request(spec, TASK, REQUEST_KEYS)
     try:
         conductivity = parse_conductivity(request['conductivity'])
         layout = Layout(**request['layout'])
+        nac = NacRequest.from_dict(request.get('nac'))
     except (TypeError, ValueError) as exc:
         raise InvalidJob(f'{exc}') from exc
     return ConductivityRequest(
@@ -43,6 +46,7 @@ def conductivity_request(spec: dict[str, Any]):
         layout=layout,
         conductivity=conductivity,
         symmetrize=bool(request['force_constant_symmetrization']),
+        nac=nac,
     )
 
 

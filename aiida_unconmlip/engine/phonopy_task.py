@@ -17,6 +17,7 @@ TASK = 'phonopy'
 SETUP_FILE = 'phonopy_disp.yaml'
 PARAMS_FILE = 'phonopy_params.yaml'
 REQUEST_KEYS = ('symprec', 'method', 'force_constant_symmetrization', 'properties', 'space_group', 'space_group_kept')
+# and, for a polar crystal, ``nac``: :meth:`aiida_unconmlip.phonons.nac.NacRequest.as_dict`
 
 
 def write_phonopy_job(folder: str | Path, setup_yaml: str, forces: list[np.ndarray], request: dict[str, Any]) -> None:
@@ -27,12 +28,14 @@ def write_phonopy_job(folder: str | Path, setup_yaml: str, forces: list[np.ndarr
 def phonon_request(spec: dict[str, Any]):
     """The :class:`~aiida_unconmlip.phonons.calculation.PhononRequest` of a job.json, validated."""
     from ..phonons.calculation import PhononRequest
+    from ..phonons.nac import NacRequest
     from ..phonons.parameters import parse_force_constants, parse_properties
 
     request = read_request(spec, TASK, REQUEST_KEYS)
     try:
         method = parse_force_constants({'method': request['method']})['method']
         properties = parse_properties(request['properties'])
+        nac = NacRequest.from_dict(request.get('nac'))
     except ValueError as exc:
         raise InvalidJob(str(exc)) from exc
     return PhononRequest(
@@ -42,6 +45,7 @@ def phonon_request(spec: dict[str, Any]):
         properties=properties,
         space_group=request['space_group'],
         space_group_kept=request['space_group_kept'],
+        nac=nac,
     )
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from ..step_record import StepRecord
 from . import diagnostics
 from .force_constants import SYMMETRIC_BY_FIT, fc_from_forces, symmetrize_fc
+from .nac import NacRequest, apply_nac
 from .phonopy_setup import from_yaml_text, supercell_from_yaml_text, to_yaml_text
 from .projector import BasisAhead
 from .properties import band_path, band_points, band_segments, run_band_structure, run_dos_and_thermal
@@ -26,7 +27,8 @@ from .properties import band_path, band_points, band_segments, run_band_structur
 @dataclass(frozen=True)
 class PhononRequest:
     """What to compute: ``properties`` as :func:`aiida_unconmlip.phonons.parameters.parse_properties` returns them,
-    ``symmetrize`` the restoration step ``force_constant_symmetrization``, ``space_group`` as refinement found it."""
+    ``symmetrize`` the restoration step ``force_constant_symmetrization``, ``space_group`` as refinement found it,
+    ``nac`` the non-analytical correction of a polar crystal (None: none)."""
 
     symprec: float
     method: str
@@ -34,6 +36,7 @@ class PhononRequest:
     properties: dict[str, Any]
     space_group: dict[str, Any]
     space_group_kept: bool | None
+    nac: NacRequest | None = None
 
 
 @dataclass
@@ -79,10 +82,14 @@ def compute_phonons(setup_yaml: str, forces: np.ndarray, request: PhononRequest)
                 effect=effect,
             )
         )
+    if request.nac is not None:  # before anything is computed from the dynamical matrix
+        records.append(apply_nac(phonon, request.nac, request.symprec))
     properties = request.properties
     path = band_path(phonon, properties['band_path'])
     segments, connections = band_segments(path, properties['band_npoints'])
-    kpoints, frequencies, labels = band_points(path, segments, connections, run_band_structure(phonon, segments))
+    kpoints, frequencies, labels = band_points(
+        path, segments, connections, run_band_structure(phonon, segments), gamma_from_both_sides=request.nac is not None
+    )
     mesh = run_dos_and_thermal(
         phonon, properties['mesh_length'], properties['t_max'], properties['t_step'], properties['projected_dos']
     )

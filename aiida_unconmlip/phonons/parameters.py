@@ -9,6 +9,9 @@ from typing import Any
 from .force_constants import FC_METHODS
 from .supercells import SUPERCELL_SHAPES
 
+# How phonopy applies the non-analytical correction of a polar crystal; the first is the default.
+NAC_METHODS = ('gonze', 'wang')
+
 DEFAULT_MAX_SUPERCELL_ATOMS = 2000  # a larger supercell is refused unless asked for: its jobs would take hours
 DISPLACEMENTS = {
     'min_length': 15.0,

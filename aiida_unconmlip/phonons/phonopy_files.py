@@ -1,6 +1,7 @@
 """The files phonopy users load directly, written from a phonopy object with force constants (no AiiDA here).
 
-``phonopy_params.yaml`` (structure, displacements, forces, force constants), ``FORCE_CONSTANTS``, ``band.yaml`` on
+``phonopy_params.yaml`` (structure, displacements, forces, force constants, and the non-analytical correction of a
+polar crystal, with a ``BORN`` file of it beside), ``FORCE_CONSTANTS``, ``band.yaml`` on
 the run's path, ``mesh.yaml``, ``total_dos.dat``, ``thermal_properties.yaml``, and one conf file for each:
 ``phonopy-load phonopy_params.yaml --config band.conf`` in the folder gives the run's band structure,
 ``mesh.conf`` its thermal properties (with the three acoustic modes at Gamma left out, as the run leaves them out)
@@ -19,6 +20,7 @@ import numpy as np
 from phonopy import Phonopy
 from phonopy.file_IO import write_FORCE_CONSTANTS
 
+from .nac import born_file_text
 from .properties import BandPath, band_segments
 
 PHONOPY_LABELS = {'GAMMA': r'$\Gamma$'}
@@ -34,6 +36,7 @@ class ExportSettings:
     t_max: float
     t_step: float
     eigenvectors: bool = False
+    symprec: float = 1e-5  # the run's: which atoms a BORN file lists
 
 
 def _number(value: float) -> str:
@@ -104,4 +107,8 @@ def write_phonopy_files(phonon: Phonopy, folder: Path, settings: ExportSettings)
     (folder / 'mesh.conf').write_text(_mesh_conf(settings))
     (folder / 'dos.conf').write_text(_dos_conf(settings))
     names = ('phonopy_params.yaml', 'FORCE_CONSTANTS', 'band.yaml', 'mesh.yaml', 'total_dos.dat')
-    return [folder / name for name in (*names, 'thermal_properties.yaml', 'band.conf', 'mesh.conf', 'dos.conf')]
+    names = (*names, 'thermal_properties.yaml', 'band.conf', 'mesh.conf', 'dos.conf')
+    if phonon.nac_params:
+        (folder / 'BORN').write_text(born_file_text(phonon.nac_params, phonon.primitive, settings.symprec))
+        names = (*names, 'BORN')
+    return [folder / name for name in names]

@@ -142,20 +142,20 @@ def to_yaml_text(phonon: Phonopy, force_constants: bool = False) -> str:
 _SYMMETRY_TOLERANCE = re.compile(r'^\s*symmetry_tolerance:\s*(\S+)', re.MULTILINE)
 
 
-def from_yaml_text(text: str, symprec: float | None = None) -> Phonopy:
+def from_yaml_text(text: str, symprec: float | None = None, nac: bool = False) -> Phonopy:
     """The one reader of phonopy yaml in the project (:func:`to_yaml_text`'s, or a run's ``phonopy_yaml``).
 
     Force constants are loaded if present, never produced. ``symprec`` is the one the yaml was written with unless
-    given (phonopy's own default would be 1e-5 whatever the run used). NAC is off: machine-learned force constants
-    come without Born charges, and ``is_nac=True`` would make phonopy pick up a ``BORN`` file from the working
-    directory.
+    given (phonopy's own default would be 1e-5 whatever the run used). The non-analytical correction is applied only
+    with ``nac``, and then only as the yaml records it: phonopy's ``is_nac=True`` would also pick up a ``BORN`` file
+    from the working directory.
     """
     if symprec is None:
         recorded = _SYMMETRY_TOLERANCE.search(text)
         if recorded is None:
             raise ValueError('the phonopy yaml records no symmetry_tolerance: give symprec')
         symprec = float(recorded.group(1))
-    return phonopy.load(
+    phonon = phonopy.load(
         io.StringIO(text),
         produce_fc=False,
         symmetrize_fc=False,
@@ -164,6 +164,11 @@ def from_yaml_text(text: str, symprec: float | None = None) -> Phonopy:
         is_nac=False,
         log_level=0,
     )
+    if nac:
+        reader = PhonopyYaml()
+        reader.read(io.StringIO(text))
+        phonon.nac_params = reader.nac_params
+    return phonon
 
 
 def supercell_from_yaml_text(text: str) -> PhonopyAtoms:

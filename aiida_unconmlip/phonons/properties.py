@@ -93,15 +93,24 @@ def run_band_structure(phonon: Phonopy, segments: list[np.ndarray]) -> list[np.n
 
 
 def band_points(
-    path: BandPath, segments: list[np.ndarray], connections: list[bool], frequencies: list[np.ndarray]
+    path: BandPath,
+    segments: list[np.ndarray],
+    connections: list[bool],
+    frequencies: list[np.ndarray],
+    gamma_from_both_sides: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, str]]]:
     """q-points, frequencies and labels as AiiDA's ``BandsData`` draws and exports them: a point shared by two
-    connected segments appears once, a jump between runs keeps both end points (shown as ``U|K``)."""
+    connected segments appears once, a jump between runs keeps both end points (shown as ``U|K``).
+
+    With ``gamma_from_both_sides`` (the non-analytical correction) a Gamma point shared by two segments is kept
+    twice: its LO frequencies depend on the direction it is approached from, and phonopy gives each segment its own.
+    """
     ends = [pair for run in path.runs for pair in itertools.pairwise(run)]
     kpoints, bands, labels = [], [], []
     connected_to_previous = False
     for segment, values, (first, last), connected in zip(segments, frequencies, ends, connections, strict=True):
-        skip = 1 if connected_to_previous else 0
+        at_gamma = gamma_from_both_sides and not np.any(segment[0])
+        skip = 1 if connected_to_previous and not at_gamma else 0
         if not skip:
             labels.append((len(kpoints), first))
         kpoints.extend(segment[skip:])

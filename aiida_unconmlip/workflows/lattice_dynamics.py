@@ -16,9 +16,11 @@ from aiida.common import AttributeDict
 from aiida.engine import CalcJob, ToContext, WorkChain, append_, if_, while_
 
 from ..calcjobs.evaluate import EvaluateCalculation
+from ..calcjobs.nac_inputs import define_nac_inputs
 from ..calcjobs.phonopy import FORCE_CONSTANT_STEPS
 from ..engine.restoration import DEFAULT_SYMPREC, INFERENCE_STEPS, STEP_NAMES, parse_restoration
 from ..output_links import OutputLinksWhenPresent
+from ..phonons.nac import charges_for_cell
 from ..phonons.phonopy_setup import standardize
 from ..ports import dict_validator, validate_positive_length
 from ..symmetry.net_force import net_force_removal
@@ -40,8 +42,9 @@ def parse_all_restoration_steps(data: dict[str, Any] | None) -> dict[str, Any]:
 
 def check_common_inputs(inputs) -> tuple | str | None:
     """Refused before any job: a second symprec for the relaxation, a structure that is not a bulk crystal the model
-    can evaluate. Returns the standardised cell and symprec for the subclass's supercell checks, or the message;
-    ``None`` where the structure is not among the inputs (a namespace exposed by a parent that sets it itself)."""
+    can evaluate, Born charges of another crystal. Returns the standardised cell and symprec for the subclass's
+    supercell checks, or the message; ``None`` where the structure is not among the inputs (a namespace exposed by a
+    parent that sets it itself)."""
     if 'structure' not in inputs:
         return None
     symprec = inputs['symprec'].value if 'symprec' in inputs else DEFAULT_SYMPREC
@@ -54,6 +57,8 @@ def check_common_inputs(inputs) -> tuple | str | None:
         check_bulk_crystal(atoms)
         check_distances(atoms)
         standard, _ = standardize(atoms, symprec)
+        if 'born_charges' in inputs:
+            charges_for_cell(inputs['born_charges'].get_charges(), standard, symprec)
     except ValueError as exc:
         return str(exc)
     return standard, symprec
@@ -117,6 +122,7 @@ class LatticeDynamicsWorkChain(OutputLinksWhenPresent, RelaxFirst, WorkChain):
             help=f'Restoration steps, each on or off (forces_mode: conservative|direct; rotational_average: '
             f'false|{{l_max, inversion}}): {", ".join(STEP_NAMES)}.',
         )
+        define_nac_inputs(spec)
         spec.output('structure', valid_type=orm.StructureData, help='Standardised conventional cell used.')
         spec.output('symmetry', valid_type=orm.Dict, help='Space group found at symprec.')
 
@@ -283,6 +289,7 @@ class LatticeDynamicsWorkChain(OutputLinksWhenPresent, RelaxFirst, WorkChain):
             'symprec': self.inputs.symprec,
             'restoration': self._restoration_of(FORCE_CONSTANT_STEPS),
             **self.force_job_inputs(),
+            **{name: self.inputs[name] for name in ('born_charges', 'nac_method') if name in self.inputs},
             'metadata': {'call_link_label': job.link_label, 'options': self._job_options()},
         }
         node = self.submit(job.process_class, **inputs)
