@@ -14,7 +14,9 @@ SEEKPATH_LABELS = {shown: label for label, shown in LABELS.items()}
 def _segments(bands: BandsData):
     """Path distance (1/A) and frequencies per continuous run, and the ticks of the labelled points.
 
-    AiiDA's convention: two labelled points at consecutive indices are a jump in the path (shown as ``U|K``).
+    AiiDA's convention: two labelled points at consecutive indices are a jump in the path (shown as ``U|K``); the
+    same point twice is Gamma reached from both sides with the non-analytical correction (shown once, where the LO
+    branch jumps).
     """
     kpoints = bands.get_kpoints(cartesian=True)
     frequencies = bands.get_bands()
@@ -31,7 +33,8 @@ def _segments(bands: BandsData):
                 continue
             name, position = LABELS.get(labels[index], labels[index]), x[index - start]
             if ticks and abs(ticks[-1][0] - position) < 1e-9:
-                ticks[-1] = (position, f'{ticks[-1][1]}|{name}')
+                if ticks[-1][1] != name:
+                    ticks[-1] = (position, f'{ticks[-1][1]}|{name}')
             else:
                 ticks.append((position, name))
         distance = x[-1]

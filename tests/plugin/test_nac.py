@@ -20,6 +20,7 @@ from phonopy.phonon.band_structure import get_band_qpoints_and_path_connections
 
 from aiida_unconmlip.cli.root import cmd_root
 from aiida_unconmlip.data import BornChargesData
+from aiida_unconmlip.plotting import _segments as plotting_segments
 from aiida_unconmlip.provenance import restoration_chain
 from aiida_unconmlip.workflows.thermal_conductivity import ThermalConductivityWorkChain
 from tests.engine.test_nac import BORN_ZINCBLENDE
@@ -69,6 +70,10 @@ def test_a_born_file_on_the_command_line_corrects_the_bands_as_plain_phonopy_doe
         plain.run_band_structure(qpoints, path_connections=connections)
         np.testing.assert_allclose(frequencies[start : end + 1], plain.band_structure.frequencies[0], atol=1e-6)
     assert sum(1 for _, label in labels if label == 'GAMMA') >= 2 and starts == sorted(starts)
+    plotted = invoke('plot', node.pk, '-o', tmp_path / 'bands.png')
+    assert plotted.exit_code == 0 and (tmp_path / 'bands.png').stat().st_size > 0
+    _, ticks = plotting_segments(bands)
+    assert 'Γ|Γ' not in [name for _, name in ticks] and [name for _, name in ticks].count('Γ') >= 2
 
     chain = restoration_chain(node)
     nac = [step for step in chain.steps if step.name == 'non_analytical_correction']
