@@ -55,7 +55,8 @@ def ensure_dft_codes(computer) -> dict[str, object]:
 
 
 def ensure_pseudo_family():
-    """The family of ``pseudopotentials.yaml`` (one Debian UPF file per element) with its recommended cutoffs."""
+    """The family of ``pseudopotentials.yaml`` (one Debian UPF file per element) with its recommended cutoffs; an
+    existing family gains the elements the table has added since (its other pseudopotentials stay as they are)."""
     from aiida.common.exceptions import NotExistent
     from aiida.orm import Group
     from aiida_pseudo.data.pseudo import UpfData
@@ -63,22 +64,29 @@ def ensure_pseudo_family():
 
     table = pseudopotential_table()
     try:
-        return Group.collection.get(label=table['family'])
+        family = Group.collection.get(label=table['family'])
     except NotExistent:
-        pass
+        family = None
+    present = set(family.elements) if family is not None else set()
+    wanted = {element: entry for element, entry in table['elements'].items() if element not in present}
+    if not wanted:
+        return family
     source = Path(table['folder'])
-    missing = [entry['file'] for entry in table['elements'].values() if not (source / entry['file']).is_file()]
+    missing = [entry['file'] for entry in wanted.values() if not (source / entry['file']).is_file()]
     if missing:
         raise DftSetupError(
             f'pseudopotential files {missing} are not in {source}: run `make system-packages` '
             '(Debian: apt-get install quantum-espresso-data)'
         )
-    with tempfile.TemporaryDirectory() as folder:
-        for entry in table['elements'].values():
-            shutil.copy(source / entry['file'], Path(folder) / entry['file'])
-        family = CutoffsPseudoPotentialFamily.create_from_folder(
-            Path(folder), table['family'], description='Debian quantum-espresso-data 6.7, PBE', pseudo_type=UpfData
-        )
+    if family is None:
+        with tempfile.TemporaryDirectory() as folder:
+            for entry in wanted.values():
+                shutil.copy(source / entry['file'], Path(folder) / entry['file'])
+            family = CutoffsPseudoPotentialFamily.create_from_folder(
+                Path(folder), table['family'], description='Debian quantum-espresso-data 6.7, PBE', pseudo_type=UpfData
+            )
+    else:
+        family.add_nodes([UpfData.get_or_create(source / entry['file']).store() for entry in wanted.values()])
     cutoffs = {
         element: {'cutoff_wfc': entry['cutoff_wfc'], 'cutoff_rho': entry['cutoff_rho']}
         for element, entry in table['elements'].items()

@@ -23,7 +23,7 @@ from aiida_unconmlip.data import BornChargesData
 from aiida_unconmlip.plotting import _segments as plotting_segments
 from aiida_unconmlip.provenance import restoration_chain
 from aiida_unconmlip.workflows.thermal_conductivity import ThermalConductivityWorkChain
-from tests.engine.test_nac import BORN_ZINCBLENDE
+from tests.engine.test_nac import BORN_ZINCBLENDE, plain_kappa_with_born_file
 
 ZINCBLENDE = bulk('CuAu', 'zincblende', a=5.6)
 PATH = {
@@ -139,12 +139,7 @@ def test_kappa_with_nac_equals_plain_phono3py_given_the_run_force_constants(engi
     for name, key, attribute in (('fc2', 'force_constants', 'fc2'), ('fc3', 'fc3', 'fc3')):
         with h5py.File(io.BytesIO(results[name].get_content(mode='rb')), 'r') as handle:
             setattr(plain, attribute, np.array(handle[key]))
-    plain.nac_params = parse_BORN_from_strings(BORN_ZINCBLENDE, plain.primitive)
-    plain.mesh_numbers = [5, 5, 5]
-    plain.sigmas = [0.2]
-    plain.init_phph_interaction()
-    plain.run_thermal_conductivity(temperatures=[300.0])
-    expected = plain.thermal_conductivity.kappa[0, 0]
+    expected = plain_kappa_with_born_file(plain)
     np.testing.assert_allclose(results['kappa'].get_array('kappa')[0], expected, rtol=1e-6, atol=1e-9)
     steps = [step.name for step in restoration_chain(node).steps]
     assert steps[-1] == 'non_analytical_correction'
