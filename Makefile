@@ -8,7 +8,7 @@ export AIIDA_PATH ?= $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
 .PHONY: install system-packages test test-fast test-cluster services services-stop services-status demo docs lint bench bench-cluster kappa-yardstick \
-	reference-data anharmonic-data model model-card clean
+	reference-data anharmonic-data sic-data model model-card clean
 
 # Quantum ESPRESSO (pw.x, ph.x) and its pseudopotentials, from Debian, for the DFT reference data and its tests.
 system-packages:
@@ -72,6 +72,13 @@ anharmonic-data: $(INSTALLED) system-packages
 	$(BIN)/aiida-unconmlip setup --with-dft
 	$(BIN)/verdi daemon status >/dev/null 2>&1 || $(BIN)/verdi daemon start 1
 	$(BIN)/verdi run aiida_unconmlip/models/recipes/silicon_anharmonic_data.py
+
+# The DFT data of SiC (3C and 2H: rattled cells, DFPT with Born charges; hours of pw.x on 2 cores), written to an
+# AiiDA archive with its provenance; what the SiC model learns from and is judged by.
+sic-data: $(INSTALLED) system-packages
+	$(BIN)/aiida-unconmlip setup --with-dft
+	$(BIN)/verdi daemon status >/dev/null 2>&1 || $(BIN)/verdi daemon start 1
+	$(BIN)/verdi run aiida_unconmlip/models/recipes/silicon_carbide_data.py
 
 # The DFT yardstick of Si's kappa: fc2 and fc3 from pw.x forces of 24 16-atom supercells (about 50 minutes of pw.x on
 # 2 cores), written to an AiiDA archive with its provenance.
