@@ -4,7 +4,7 @@ trained and judged on, with the Born charges of the non-analytical correction.
 Run with ``make sic-data`` (or ``verdi run`` of this file on a profile set up with ``aiida-unconmlip setup
 --with-dft`` and a running daemon). With the pseudopotential family's Si.pbe-rrkj.UPF (30/120 Ry) and
 C.pbe-rrkjus.UPF (40/320 Ry, converged as docs/dft.rst says) and the reference set's k-spacing and smearing, it
-submits, one pw.x job at a time:
+runs, one after another (one pw.x job at a time on 2 cores):
 
 - the reference set of 3C-SiC (F-43m): rattled and strained cubic 8-atom cells, and fcc-shaped 16-atom cells (2x2x2
   primitive cells, which hold the X and L patterns);
@@ -67,9 +67,9 @@ DFPT = {
 }
 
 
-if __name__ == '__main__':
-    pw, ph = load_code('pw.x@localhost'), load_code('ph.x@localhost')
-    nodes = []
+def builders(pw, ph) -> list:
+    """The DFPT work chains (small, first) and the reference sets, labelled."""
+    chosen = []
     for label, (structure, qpoints) in DFPT.items():
         builder = DfptReferenceWorkChain.get_builder_from_reference_protocol(
             pw, ph, StructureData(ase=structure), family_label(), protocol='moderate'
@@ -77,15 +77,23 @@ if __name__ == '__main__':
         builder.qpoints = Dict(qpoints)
         builder.dielectric = Bool(True)
         builder.metadata.label = label
-        nodes.append(submit(builder))
+        chosen.append(builder)
     for label, (base, generator) in GENERATORS.items():
         builder = ReferenceSetWorkChain.get_builder_from_protocol(
             pw, generator={'base': StructureData(ase=base), 'parameters': generator}, protocol='moderate'
         )
         builder.metadata.label = label
-        nodes.append(submit(builder))
-    print('submitted ' + ', '.join(f'{node.process_label}<{node.pk}>' for node in nodes))
-    wait_until_finished(nodes, interval=120)
+        chosen.append(builder)
+    return chosen
+
+
+if __name__ == '__main__':
+    nodes = []
+    for builder in builders(load_code('pw.x@localhost'), load_code('ph.x@localhost')):
+        node = submit(builder)
+        print(f'submitted {node.process_label}<{node.pk}> ({builder.metadata.label})', flush=True)
+        wait_until_finished([node], interval=120)
+        nodes.append(node)
     ARCHIVE.parent.mkdir(exist_ok=True)
     create_archive(nodes, filename=ARCHIVE, overwrite=True)
     print(f'archive: {ARCHIVE}')
