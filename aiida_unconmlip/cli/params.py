@@ -237,10 +237,8 @@ def nac_options(command):
     return NAC_METHOD(BORN(wrapper))
 
 
-def born_charges_inputs(nac, structure, symprec: float) -> dict:
+def born_charges_inputs(nac: tuple, structure, symprec: float) -> dict:
     """The ``born_charges`` and ``nac_method`` inputs of ``nac`` (--born, --nac-method) for ``structure``."""
-    if nac is None:
-        return {}
     from aiida.orm import Str
 
     from ..data import BornChargesData

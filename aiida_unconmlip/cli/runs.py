@@ -56,10 +56,10 @@ def run_from_protocol(
             options=job_options or None,
             **builder_options,
         )
-    # The QHA's phonon runs take the charges in its `phonons` namespace, the others in their own.
-    phonon_inputs = builder if 'born_charges' in process_class.spec().inputs else builder.phonons
-    symprec = phonon_inputs.symprec.value if 'symprec' in phonon_inputs else DEFAULT_SYMPREC
-    phonon_inputs.update(params.born_charges_inputs(nac, structure, symprec))
+    if nac is not None:  # the QHA's phonon runs take the charges in its `phonons` namespace, the others in their own
+        phonon_inputs = builder if 'born_charges' in process_class.spec().inputs else builder.phonons
+        symprec = phonon_inputs.symprec.value if 'symprec' in phonon_inputs else DEFAULT_SYMPREC
+        phonon_inputs.update(params.born_charges_inputs(nac, structure, symprec))
     node = launch(builder, daemon, as_json)
     if node is not None:
         print_summary(node, as_json)
