@@ -140,3 +140,29 @@ def model_origin(model: ModelData | RemoteModelData) -> dict[str, Any]:
         'dft_calculations': dft.distinct().count(),
         'pseudopotentials': [dict(zip(PSEUDO_KEYS, row, strict=True)) for row in pseudos.distinct().all()],
     }
+
+
+def born_charges_origin(node: Node) -> dict[str, Any] | None:
+    """Where the Born charges of a run's non-analytical correction came from: their node, the process that made them
+    (``born_charges_from_ph`` for ph.x's, none for a BORN file), and the ph.x calculations and pseudopotentials
+    behind them. None for a run without the correction."""
+    from aiida_pseudo.data.pseudo import PseudoPotentialData
+
+    jobs = [step.pk for step in restoration_steps(node) if step.name == 'non_analytical_correction']
+    if not jobs:
+        return None
+    charges = CalcJobNode.collection.get(pk=jobs[0]).inputs.born_charges
+    creator = charges.creator
+    ph = QueryBuilder().append(Node, filters={'id': charges.pk}, tag='charges')
+    ph.append(
+        CalcJobNode, with_descendants='charges', filters={'process_type': {'like': '%quantumespresso.ph'}}, project='id'
+    )
+    pseudos = QueryBuilder().append(Node, filters={'id': charges.pk}, tag='charges')
+    pseudos.append(CalcJobNode, with_descendants='charges', tag='calc')
+    pseudos.append(PseudoPotentialData, with_outgoing='calc', project=[f'attributes.{key}' for key in PSEUDO_KEYS])
+    return {
+        'pk': charges.pk,
+        'created_by': f'{creator.process_label}<{creator.pk}>' if creator is not None else None,
+        'ph_calculations': sorted(ph.distinct().all(flat=True)),
+        'pseudopotentials': [dict(zip(PSEUDO_KEYS, row, strict=True)) for row in pseudos.distinct().all()],
+    }

@@ -127,7 +127,7 @@ def show(identifier, as_json):
 def provenance(identifier, as_json):
     """The restoration steps, model and input structure behind a result or a run (every record of every step); for
     a validate run also the run it checked and its pw.x calculations."""
-    from ..provenance import model_origin, restoration_chain
+    from ..provenance import born_charges_origin, model_origin, restoration_chain
 
     node = load_node_or_fail(identifier)
     chain = restoration_chain(node)
@@ -142,6 +142,7 @@ def provenance(identifier, as_json):
         },
         'structure': {'pk': chain.structure.pk, 'formula': chain.structure.get_formula()} if chain.structure else None,
         'steps': [step.as_dict() for step in chain.steps],
+        'born_charges': born_charges_origin(node),
     }
     if getattr(node, 'process_label', None) == 'ValidateWorkChain':
         from ..workflows.validate_steps import checked_run, dft_calculations
@@ -164,6 +165,12 @@ def provenance(identifier, as_json):
         click.echo(f'structure: {payload["structure"]["formula"]} (PK {chain.structure.pk})')
     for index, step in enumerate(chain.steps, 1):
         click.echo(f'{index}. {step.name} <{step.pk}> {json.dumps(step.parameters)}')
+    charges = payload['born_charges']
+    if charges:
+        origin = f'made by {charges["created_by"]}' if charges['created_by'] else 'from a BORN file'
+        pseudos = ', '.join(pseudo['filename'] for pseudo in charges['pseudopotentials'])
+        behind = f'; ph.x {charges["ph_calculations"]}, pseudopotentials {pseudos}' if pseudos else ''
+        click.echo(f'Born charges: PK {charges["pk"]}, {origin}{behind}')
     if 'checked' in payload:
         click.echo(f'checked: {payload["checked"]["process"]}<{payload["checked"]["pk"]}>')
         click.echo(f'pw.x calculations: {", ".join(map(str, payload["dft_calculations"]))}')

@@ -16,7 +16,7 @@ from aiida_unconmlip.dft.codes import ensure_dft_codes, ensure_pseudo_family
 from aiida_unconmlip.models.resolve import resolve_model
 from aiida_unconmlip.phonons.nac import NacRequest, apply_nac
 from aiida_unconmlip.phonons.phonopy_setup import make_phonopy, standardize
-from aiida_unconmlip.provenance import restoration_chain
+from aiida_unconmlip.provenance import born_charges_origin, restoration_chain
 from aiida_unconmlip.workflows.dfpt_reference import DfptReferenceWorkChain
 from aiida_unconmlip.workflows.phonons import PhononWorkChain
 
@@ -83,3 +83,7 @@ def test_sic_born_charges_from_ph_x_reach_a_phonon_run(dft_codes, engine_code, s
     origin.append(PhCalculation, with_descendants='charges', tag='ph')
     origin.append(UpfData, with_descendants='ph', project='attributes.element')
     assert {'Si', 'C'} <= set(origin.all(flat=True))
+    shown = born_charges_origin(run)
+    assert shown['pk'] == charges.pk and shown['created_by'].startswith('born_charges_from_ph<')
+    assert field_run.pk in shown['ph_calculations']
+    assert {pseudo['filename'] for pseudo in shown['pseudopotentials']} >= {'Si.pbe-rrkj.UPF', 'C.pbe-rrkjus.UPF'}

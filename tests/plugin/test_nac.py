@@ -83,6 +83,8 @@ def test_a_born_file_on_the_command_line_corrects_the_bands_as_plain_phonopy_doe
     charges = job.base.links.get_incoming(link_label_filter='born_charges').one().node
     assert isinstance(charges, BornChargesData) and charges.pk == node.inputs.born_charges.pk
 
+    provenance = invoke('provenance', node.pk)
+    assert f'Born charges: PK {charges.pk}, from a BORN file' in provenance.output
     shown = invoke('show', node.pk)
     assert f'non-analytical correction: gonze, Born charges PK {charges.pk} from a BORN file' in shown.output
 
