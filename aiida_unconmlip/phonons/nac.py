@@ -32,8 +32,9 @@ MATCH_TOLERANCE = 0.02
 
 @dataclass(frozen=True)
 class BornCharges:
-    """Born effective charges (e, one 3x3 tensor per atom of ``atoms``: d force_i / d field_j in row i, column j) and
-    the high-frequency dielectric tensor, in the Cartesian frame of ``atoms``."""
+    """Born effective charges (e, one 3x3 tensor per atom of ``atoms``: d force_j / d field_i in row i, column j, the
+    layout of phonopy's ``BORN`` file and of ph.x's printed rows Ex, Ey, Ez) and the high-frequency dielectric tensor,
+    in the Cartesian frame of ``atoms``."""
 
     atoms: Atoms
     born: np.ndarray
@@ -51,7 +52,7 @@ class BornCharges:
         if np.abs(dielectric - symmetric).max() > 1e-3 * np.abs(dielectric).max():
             raise ValueError(f'the dielectric tensor is not symmetric: {dielectric.tolist()}')
         if np.linalg.eigvalsh(symmetric).min() < 1:
-            raise ValueError(f'a high-frequency dielectric tensor has eigenvalues of 1 or more: {dielectric.tolist()}')
+            raise ValueError(f'a dielectric tensor needs eigenvalues of at least 1: {dielectric.tolist()}')
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form the phonopy and phono3py jobs read (:func:`from_dict`)."""

@@ -54,8 +54,9 @@ def dfpt_frequencies(ph_parameters: orm.Dict, structure: orm.StructureData, qpoi
 
 @calcfunction
 def born_charges_from_ph(ph_parameters: orm.Dict, structure: orm.StructureData) -> BornChargesData:
-    """ph.x's effective charges (d force / d field, ``effective_charges_eu``, before its acoustic sum rule) and
-    high-frequency dielectric tensor, in the Cartesian frame and atom order of the structure ph.x ran on."""
+    """ph.x's effective charges (d force / d field, ``effective_charges_eu``: rows the field, as ph.x prints them and
+    phonopy reads them; before any acoustic sum rule) and high-frequency dielectric tensor, in the Cartesian frame
+    and atom order of the structure ph.x ran on."""
     parameters = ph_parameters.get_dict()
     missing = [key for key in ('effective_charges_eu', 'dielectric_constant') if key not in parameters]
     if missing:
