@@ -98,46 +98,49 @@ def kappa_summary(node) -> dict:
     }
 
 
-def dft_convergence(reference: WorkChainNode, pairs: tuple[int, ...] = (4, 8)) -> dict[str, float]:
-    """kappa(300 K) of phono3py alone from the first ``k`` random displacements and their opposites of the DFT
-    forces: how far the yardstick is from converged in the number of supercells."""
+def yardstick_phono3py(reference: WorkChainNode):
+    """A fresh phono3py object of the yardstick's setup (its displacements, no force constants)."""
     import phono3py
 
     job = reference.base.links.get_outgoing(link_label_filter='phono3py').one().node
+    with job.inputs.phono3py_setup.as_path() as path:
+        return phono3py.load(path, produce_fc=False, log_level=0)
+
+
+def kappa_300k(ph3) -> float:
+    """kappa(300 K), mean of the diagonal, of a phono3py object with force constants, on the yardstick's mesh."""
+    ph3.mesh_numbers = CONDUCTIVITY['mesh']
+    ph3.init_phph_interaction()
+    ph3.run_thermal_conductivity(temperatures=[300.0])
+    return float(ph3.thermal_conductivity.kappa[0, 0, :3].mean())
+
+
+def dft_convergence(reference: WorkChainNode, pairs: tuple[int, ...] = (4, 8)) -> dict[str, float]:
+    """kappa(300 K) of phono3py alone from the first ``k`` random displacements and their opposites of the DFT
+    forces: how far the yardstick is from converged in the number of supercells."""
     forces = np.array(reference.outputs.forces.get_list())
     total = len(forces) // 2  # phono3py puts the opposites of the random displacements after them
     results = {}
     for count in (*pairs, total):
-        with job.inputs.phono3py_setup.as_path() as path:
-            ph3 = phono3py.load(path, produce_fc=False, log_level=0)
+        ph3 = yardstick_phono3py(reference)
         chosen = [*range(count), *range(total, total + count)]
         ph3.dataset = {'displacements': ph3.dataset['displacements'][chosen], 'forces': forces[chosen]}
         ph3.produce_fc3(fc_calculator='symfc')
-        ph3.mesh_numbers = CONDUCTIVITY['mesh']
-        ph3.init_phph_interaction()
-        ph3.run_thermal_conductivity(temperatures=[300.0])
-        results[str(count)] = float(ph3.thermal_conductivity.kappa[0, 0, :3].mean())
+        results[str(count)] = kappa_300k(ph3)
     return results
 
 
 def crossed_kappa(reference: WorkChainNode, dft_fc: dict, model_fc: dict) -> dict[str, float]:
     """kappa(300 K) with one order of force constants from DFT and the other from the model (phono3py alone, the
     yardstick's setup): how much of the model's kappa error each order carries."""
-    import phono3py
-
-    job = reference.base.links.get_outgoing(link_label_filter='phono3py').one().node
     results = {}
     for name, (fc2, fc3) in {
         'dft_fc2_model_fc3': (dft_fc['fc2'], model_fc['fc3']),
         'model_fc2_dft_fc3': (model_fc['fc2'], dft_fc['fc3']),
     }.items():
-        with job.inputs.phono3py_setup.as_path() as path:
-            ph3 = phono3py.load(path, produce_fc=False, log_level=0)
+        ph3 = yardstick_phono3py(reference)
         ph3.fc2, ph3.fc3 = fc2, fc3
-        ph3.mesh_numbers = CONDUCTIVITY['mesh']
-        ph3.init_phph_interaction()
-        ph3.run_thermal_conductivity(temperatures=[300.0])
-        results[name] = float(ph3.thermal_conductivity.kappa[0, 0, :3].mean())
+        results[name] = kappa_300k(ph3)
     return results
 
 

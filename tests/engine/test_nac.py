@@ -38,13 +38,14 @@ def site_symmetric_charges(atoms, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Random charges and dielectric tensor made to obey the crystal's symmetry (phonopy's symmetrisation)."""
     rng = np.random.default_rng(seed)
     born = rng.normal(size=(len(atoms), 3, 3)) + 2 * np.eye(3)
-    dielectric = np.eye(3) * 5 + 0.3 * (lambda a: a + a.T)(rng.normal(size=(3, 3)))
+    noise = rng.normal(size=(3, 3))
+    dielectric = np.eye(3) * 5 + 0.3 * (noise + noise.T)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         return symmetrize_borns_and_epsilon(born, dielectric, phonopy_atoms(atoms), symprec=SYMPREC)
 
 
-@pytest.mark.parametrize('name', ['cP1', 'hP1', 'oI2', 'oA1', 'zincblende', 'wurtzite'])
+@pytest.mark.parametrize('name', ['cP1', 'hP1', 'oI2', 'oA1', 'mC1', 'aP2', 'zincblende', 'wurtzite'])
 def test_charges_follow_the_crystal_into_a_rotated_shifted_reordered_supercell(name):
     if name in ('zincblende', 'wurtzite'):
         source = bulk('CuAu', name, a=4.0, c=6.5) if name == 'wurtzite' else bulk('CuAu', name, a=5.6)
