@@ -152,7 +152,8 @@ def _kappa(outputs) -> dict[str, Any]:
             'tensor': outputs.kappa.get_array('kappa').tolist(),
             'voigt_order': diagnostics['voigt_order'],
             'unit': 'W/m-K',
-            'method': diagnostics['method'],
+            # with the Wigner coherence term the tensor is its total (particle-like plus coherence)
+            'method': f'{diagnostics["method"]} + Wigner' if diagnostics.get('wigner') else diagnostics['method'],
             'mesh': diagnostics['mesh'],
         },
         'conductivity_diagnostics': diagnostics,

@@ -36,7 +36,8 @@ def define_force_constant_restoration(spec) -> None:
         valid_type=Dict,
         required=False,
         validator=dict_validator(parse_force_constant_steps),
-        help='The restoration step it applies: {"force_constant_symmetrization": true|false} (default true).',
+        help='The restoration step it applies: {"force_constant_symmetrization": true|"traditional"|false} (default '
+        'true).',
     )
     spec.output_namespace(
         RECORDS_NAMESPACE,

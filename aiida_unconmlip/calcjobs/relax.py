@@ -35,8 +35,8 @@ class RelaxCalculation(EngineCalculation):
             valid_type=Dict,
             required=False,
             validator=validate_relax_parameters,
-            help='{"optimizer": "FIRE"|"BFGS"|"LBFGS", "cell": "positions"|"full"|"fixed_volume", "pressure_gpa", '
-            '"fmax" (eV/A), "max_steps", "symprec" (A, of FixSymmetry), "trajectory_interval"}.',
+            help='{"optimizer": "FIRE"|"BFGS"|"LBFGS", "cell": "positions"|"full"|"fixed_volume"|"normal_strains", '
+            '"pressure_gpa", "fmax" (eV/A), "max_steps", "symprec" (A, of FixSymmetry), "trajectory_interval"}.',
         )
         spec.output('relaxed_structures', valid_type=StructureSetData, help='Final geometries, in input order.')
         spec.output(

@@ -94,7 +94,12 @@ MODEL = click.option(
     '--model',
     help='Registered name, model PK/UUID, model file, or ase:<import.path.Calculator>. Default: the embedded model.',
 )
-PROTOCOL = click.option('--protocol', default='moderate', show_default=True, help='fast, moderate or precise.')
+PROTOCOL = click.option(
+    '--protocol',
+    default='moderate',
+    show_default=True,
+    help="fast, moderate or precise; kappa and relax also matbench (Matbench Discovery's kappa recipe).",
+)
 SYMPREC = click.option(
     '--symprec',
     type=click.FloatRange(min=0, min_open=True),
@@ -214,10 +219,11 @@ def run_options(command):
 
 BORN = click.option(
     '--born',
-    'born_file',
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    'born_source',
     help="phonopy's BORN file of the crystal (dielectric tensor, Born charges of its primitive cell's "
-    'symmetry-independent atoms): applies the non-analytical correction (LO-TO splitting) of a polar crystal.',
+    'symmetry-independent atoms), or the PK/UUID of Born charges in the profile (the born_charges output of '
+    'unconmlip.dfpt_reference, so the run links back to ph.x): applies the non-analytical correction (LO-TO '
+    'splitting) of a polar crystal.',
 )
 NAC_METHOD = click.option(
     '--nac-method', type=click.Choice(NAC_METHODS), help=f'With --born: {" or ".join(NAC_METHODS)} (default gonze).'
@@ -228,22 +234,35 @@ def nac_options(command):
     """--born and --nac-method, gathered into ``nac`` (None without --born) for :func:`born_charges_inputs`."""
 
     @functools.wraps(command)
-    def wrapper(*args, born_file, nac_method, **kwargs):
-        if nac_method and not born_file:
-            raise click.UsageError('--nac-method needs --born FILE (the Born charges and dielectric tensor)')
-        nac = (born_file, nac_method) if born_file else None
+    def wrapper(*args, born_source, nac_method, **kwargs):
+        if nac_method and not born_source:
+            raise click.UsageError('--nac-method needs --born (the Born charges and dielectric tensor)')
+        nac = (born_source, nac_method) if born_source else None
         return command(*args, nac=nac, **kwargs)
 
     return NAC_METHOD(BORN(wrapper))
 
 
 def born_charges_inputs(nac: tuple, structure, symprec: float) -> dict:
-    """The ``born_charges`` and ``nac_method`` inputs of ``nac`` (--born, --nac-method) for ``structure``."""
-    from aiida.orm import Str
+    """The ``born_charges`` and ``nac_method`` inputs of ``nac`` (--born, --nac-method) for ``structure``: a BORN
+    file read for it (a new node), or the stored charges the PK/UUID names (whether they fit is checked with the
+    other inputs, before anything runs)."""
+    from aiida.common import exceptions
+    from aiida.orm import Str, load_node
 
     from ..data import BornChargesData
 
-    born_file, method = nac
-    with clear_errors():
-        charges = BornChargesData.from_born_file(born_file.read_text(), structure, symprec)
+    source, method = nac
+    if Path(source).is_file():
+        with clear_errors():
+            charges = BornChargesData.from_born_file(Path(source).read_text(), structure, symprec)
+    else:
+        try:
+            charges = load_node(source)
+        except (exceptions.NotExistent, exceptions.MultipleObjectsError, ValueError) as exc:
+            raise click.ClickException(f'--born {source}: neither a BORN file nor the PK/UUID of a node') from exc
+        if not isinstance(charges, BornChargesData):
+            raise click.ClickException(
+                f'--born {source}: node is a {type(charges).__name__}, not Born charges (BornChargesData)'
+            )
     return {'born_charges': charges, **({'nac_method': Str(method)} if method else {})}

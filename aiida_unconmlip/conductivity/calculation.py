@@ -30,13 +30,14 @@ CUMULATIVE_POINTS = 201
 @dataclass(frozen=True)
 class ConductivityRequest:
     """What to compute: ``conductivity`` as :func:`~aiida_unconmlip.conductivity.parameters.parse_conductivity`
-    returns it, ``symmetrize`` the restoration step ``force_constant_symmetrization``, ``nac`` the non-analytical
+    returns it, ``symmetrize`` how the restoration step ``force_constant_symmetrization`` symmetrises (``symfc``,
+    ``traditional``, None: not at all), ``nac`` the non-analytical
     correction of a polar crystal (None: none)."""
 
     symprec: float
     layout: Layout
     conductivity: dict[str, Any]
-    symmetrize: bool
+    symmetrize: str | None
     nac: NacRequest | None = None
 
 
@@ -64,15 +65,18 @@ def produce_force_constants(ph3: Phono3py, method: str) -> None:
         ph3.produce_fc2(fc_calculator=calculator)
 
 
-def symmetrize_force_constants(ph3: Phono3py) -> StepRecord:
-    """The translational sum rules, index permutation and the space group imposed on fc3 and fc2 by symfc's
-    projector, and the record of how much that changed each."""
+def symmetrize_force_constants(ph3: Phono3py, how: str) -> StepRecord:
+    """fc3 and fc2 symmetrised, and the record of how much that changed each: ``symfc`` imposes the translational
+    sum rules, index permutation and the space group by symfc's projector; ``traditional`` is phono3py's own
+    iterations (sum rules and permutation, what ``produce_fc3(symmetrize_fc3r=True)`` and
+    ``produce_fc2(symmetrize_fc2=True)`` do)."""
     raw_fc3, raw_fc2 = ph3.fc3.copy(), ph3.fc2.copy()
-    ph3.symmetrize_fc3(use_symfc_projector=True)
-    ph3.symmetrize_fc2(use_symfc_projector=True)
+    ph3.symmetrize_fc3(use_symfc_projector=how == 'symfc')
+    ph3.symmetrize_fc2(use_symfc_projector=how == 'symfc')
+    parameters = {'projector': 'symfc'} if how == 'symfc' else {'method': 'traditional'}
     return StepRecord(
         name='force_constant_symmetrization',
-        parameters={'projector': 'symfc', 'orders': [2, 3]},
+        parameters={**parameters, 'orders': [2, 3]},
         effect={
             'fc2_relative_change': _relative_change(raw_fc2, ph3.fc2),
             'fc3_relative_change': _relative_change(raw_fc3, ph3.fc3),
@@ -83,7 +87,8 @@ def symmetrize_force_constants(ph3: Phono3py) -> StepRecord:
 def solve_conductivity(ph3: Phono3py, values: dict[str, Any]):
     """phono3py's conductivity object after the solution on the mesh at the temperatures asked for.
 
-    The delta functions of energy conservation are integrated with the linear tetrahedron method (phono3py's
+    ``boundary_mfp`` (micrometre) adds phono3py's boundary scattering, v/L for every mode. The delta functions of
+    energy conservation are integrated with the linear tetrahedron method (phono3py's
     default) or with a Gaussian of ``smearing_thz``. On the symmetric meshes used here the tetrahedron result is not
     a smooth function of the force constants (perturbing the forces by 1e-13 eV/A moves kappa by up to 1%), the
     Gaussian is: docs/thermal-conductivity.rst.
@@ -95,6 +100,7 @@ def solve_conductivity(ph3: Phono3py, values: dict[str, Any]):
         is_LBTE=values['method'] == 'lbte',
         temperatures=values['temperatures'],
         is_isotope=values['isotope'],
+        boundary_mfp=values['boundary_mfp'],
         transport_type='SMM19' if values['wigner'] else None,
         log_level=0,
     )
@@ -168,9 +174,9 @@ def compute_conductivity(
     with phases('force_constants'):
         produce_force_constants(ph3, values['force_constants'])
     records = []
-    if request.symmetrize:
+    if request.symmetrize is not None:
         with phases('force_constant_symmetrization'):
-            records.append(symmetrize_force_constants(ph3))
+            records.append(symmetrize_force_constants(ph3, request.symmetrize))
     if request.nac is not None:  # phono3py applies it to the harmonic phonons of every q-point
         records.append(apply_nac(ph3, request.nac, request.symprec))
     with phases('conductivity'):
@@ -191,6 +197,7 @@ def compute_conductivity(
         'irreducible_grid_points': len(frequencies),
         'mesh': list(values['mesh']),
         'method': values['method'],
+        'wigner': values['wigner'],
         'displacements': request.layout.as_dict(),
         'voigt_order': list(VOIGT_ORDER),
     }

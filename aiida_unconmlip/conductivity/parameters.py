@@ -36,6 +36,7 @@ CONDUCTIVITY = {
     'wigner': False,
     'force_constants': 'phonopy',
     'isotope': False,
+    'boundary_mfp': None,
     'mode_properties': False,
     'imaginary_tolerance_thz': 0.01,
 }
@@ -80,6 +81,11 @@ def parse_conductivity(given: dict[str, Any] | None) -> dict[str, Any]:
     if smearing is not None and (isinstance(smearing, bool) or not isinstance(smearing, (int, float)) or smearing <= 0):
         raise ValueError(
             f'conductivity.smearing_thz must be a positive width (THz) or null (tetrahedron method), not {smearing!r}'
+        )
+    boundary = values['boundary_mfp']
+    if boundary is not None and (isinstance(boundary, bool) or not isinstance(boundary, (int, float)) or boundary <= 0):
+        raise ValueError(
+            f'conductivity.boundary_mfp must be a positive mean free path (micrometre) or null (none), not {boundary!r}'
         )
     if values['force_constants'] not in FC_METHODS:
         raise ValueError(f'conductivity.force_constants must be one of {", ".join(FC_METHODS)}')

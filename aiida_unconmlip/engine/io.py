@@ -56,8 +56,8 @@ read by :func:`~aiida_unconmlip.engine.phonopy_task.phonon_request` and
 
 ``phonopy``
     Input: ``job.json`` ``{"task": "phonopy", "phonopy": {"symprec", "method": "phonopy" | "symfc",
-    "force_constant_symmetrization": bool, "properties": {...}, "space_group": {"number", "symbol"},
-    "space_group_kept": bool | null}}`` (``properties`` as the phonon work chain's), ``phonopy_disp.yaml``
+    "force_constant_symmetrization": true | "traditional" | false, "properties": {...}, "space_group": {"number",
+    "symbol"}, "space_group_kept": bool | null}}`` (``properties`` as the phonon work chain's), ``phonopy_disp.yaml``
     (phonopy's setup with the displacements), ``forces.npz`` with ``forces`` (all atoms, 3) eV/A and
     ``atom_offsets`` (displacements + 1).
     Output: ``phonopy_params.yaml`` (with forces and force constants), ``results.npz`` (``force_constants``
@@ -76,9 +76,10 @@ read by :func:`~aiida_unconmlip.engine.phono3py_task.conductivity_request` and
 
 ``phono3py``
     Input: ``job.json`` ``{"task": "phono3py", "phono3py": {"symprec", "layout": {"fc3", "fc2", "reference_fc3",
-    "reference_fc2"}, "conductivity": {...}, "force_constant_symmetrization": bool}}`` (``conductivity`` as the
-    thermal-conductivity work chain's; ``layout`` says where the fc3 and fc2 sets and the undisplaced supercells sit
-    in the forces; the latter are left out, the work chain has subtracted their forces already),
+    "reference_fc2"}, "conductivity": {...}, "force_constant_symmetrization": true | "traditional" | false}}``
+    (``conductivity`` as the thermal-conductivity work chain's; ``layout`` says where the fc3 and fc2 sets and the
+    undisplaced supercells sit in the forces; the latter are left out, the work chain has subtracted their forces
+    already),
     ``phono3py_disp.yaml`` (phono3py's setup with the displacements), ``forces.npz`` with ``forces`` (all atoms, 3)
     eV/A and ``atom_offsets``. Output: ``phono3py_params.yaml`` (with forces), ``fc2.hdf5`` and ``fc3.hdf5``,
     ``results.npz`` (``temperatures`` K, ``kappa`` (temperatures, 6) W/m-K in Voigt order xx, yy, zz, yz, xz, xy,

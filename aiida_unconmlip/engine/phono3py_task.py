@@ -13,6 +13,7 @@ import numpy as np
 from .errors import InvalidJob
 from .force_set_job import read_request, read_setup_and_forces, write_force_set_job
 from .io import RESULTS_FILE, write_report
+from .restoration import fc_symmetrization
 
 TASK = 'phono3py'
 SETUP_FILE = 'phono3py_disp.yaml'
@@ -39,13 +40,14 @@ def conductivity_request(spec: dict[str, Any]):
         conductivity = parse_conductivity(request['conductivity'])
         layout = Layout(**request['layout'])
         nac = NacRequest.from_dict(request.get('nac'))
+        symmetrize = fc_symmetrization(request['force_constant_symmetrization'])
     except (TypeError, ValueError) as exc:
         raise InvalidJob(f'{exc}') from exc
     return ConductivityRequest(
         symprec=float(request['symprec']),
         layout=layout,
         conductivity=conductivity,
-        symmetrize=bool(request['force_constant_symmetrization']),
+        symmetrize=symmetrize,
         nac=nac,
     )
 

@@ -12,6 +12,7 @@ import numpy as np
 from .errors import InvalidJob
 from .force_set_job import read_request, read_setup_and_forces, write_force_set_job
 from .io import RESULTS_FILE, write_report
+from .restoration import fc_symmetrization
 
 TASK = 'phonopy'
 SETUP_FILE = 'phonopy_disp.yaml'
@@ -36,12 +37,13 @@ def phonon_request(spec: dict[str, Any]):
         method = parse_force_constants({'method': request['method']})['method']
         properties = parse_properties(request['properties'])
         nac = NacRequest.from_dict(request.get('nac'))
+        symmetrize = fc_symmetrization(request['force_constant_symmetrization'])
     except ValueError as exc:
         raise InvalidJob(str(exc)) from exc
     return PhononRequest(
         symprec=float(request['symprec']),
         method=method,
-        symmetrize=bool(request['force_constant_symmetrization']),
+        symmetrize=symmetrize,
         properties=properties,
         space_group=request['space_group'],
         space_group_kept=request['space_group_kept'],

@@ -63,12 +63,16 @@ class RelaxationResult:
     inference_records: list[StepRecord]
 
 
+NORMAL_STRAINS = [True, True, True, False, False, False]  # FrechetCellFilter's Voigt mask: xx, yy, zz free
+
+
 def _dynamic_system(atoms: Atoms, parameters: RelaxParameters):
     """What the optimiser moves: the atoms alone, or atoms and cell through FrechetCellFilter."""
     if parameters.cell == 'positions':
         return atoms
     return FrechetCellFilter(
         atoms,
+        mask=NORMAL_STRAINS if parameters.cell == 'normal_strains' else None,
         constant_volume=parameters.cell == 'fixed_volume',
         scalar_pressure=parameters.pressure_gpa * units.GPa,
     )

@@ -12,7 +12,9 @@ from typing import Any
 from .restoration import DEFAULT_SYMPREC
 
 OPTIMIZER_NAMES = ('FIRE', 'BFGS', 'LBFGS')  # ASE's optimisers of those names
-CELL_MODES = ('positions', 'full', 'fixed_volume')
+# What the cell may do: nothing, anything, keep its volume, or only stretch along its axes (the three normal strains,
+# no shear: the mask Matbench Discovery's kappa recipe relaxes with).
+CELL_MODES = ('positions', 'full', 'fixed_volume', 'normal_strains')
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,8 @@ def parse_relax_parameters(data: dict[str, Any] | None) -> RelaxParameters:
         raise ValueError(f'optimizer must be one of {sorted(OPTIMIZER_NAMES)}, not {parameters.optimizer!r}')
     if parameters.cell not in CELL_MODES:
         raise ValueError(f'cell must be one of {list(CELL_MODES)}, not {parameters.cell!r}')
-    if parameters.pressure_gpa and parameters.cell != 'full':
-        raise ValueError('a target pressure needs cell "full" (positions and cell relaxed)')
+    if parameters.pressure_gpa and parameters.cell not in ('full', 'normal_strains'):
+        raise ValueError('a target pressure needs cell "full" or "normal_strains" (positions and cell relaxed)')
     for name in ('fmax', 'symprec'):
         value = getattr(parameters, name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:

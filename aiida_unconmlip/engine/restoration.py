@@ -11,7 +11,10 @@ A restoration request is one mapping from step name to value, the same for every
      "force_constant_symmetrization": true}
 
 ``forces_mode`` takes ``conservative`` or ``direct``; ``rotational_average`` takes ``false`` or ``{l_max, inversion}``;
-every other step takes ``true`` or ``false``. A process validates the steps it applies with
+``force_constant_symmetrization`` takes ``true`` (symfc's projector: sum rule, permutation and space group),
+``"traditional"`` (phonopy's and phono3py's own iterations: sum rule and permutation only, what scripts written
+against them, the Matbench Discovery kappa recipe among them, call) or ``false``; every other step takes ``true`` or
+``false``. A process validates the steps it applies with
 :func:`parse_restoration` (the engine: ``forces_mode``, ``rotational_average`` and, when relaxing,
 ``fix_symmetry``; the phonon work chain: all of them) and refuses the others by name.
 
@@ -33,6 +36,8 @@ MAX_L = 20
 DEFAULT_SYMPREC = 1e-5
 FORCES_MODES = ('conservative', 'direct')
 DEFAULT_FORCES_MODE = 'conservative'
+# force_constant_symmetrization's value -> how: symfc's projector for true, phonopy's iterations for "traditional".
+FC_SYMMETRIZATIONS = {True: 'symfc', 'traditional': 'traditional', False: None}
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,8 @@ STEPS = (
         'force_constant_symmetrization',
         'force_constants',
         True,
-        'Translational acoustic sum rule, index permutation and space group imposed on the force constants.',
+        'Translational acoustic sum rule, index permutation and space group imposed on the force constants '
+        '("traditional": phonopy\'s iterations, sum rule and permutation only).',
     ),
 )
 STEP_NAMES = tuple(step.name for step in STEPS)
@@ -106,9 +112,19 @@ def _parse_value(name: str, value: Any) -> Any:
         return value
     if name == 'rotational_average':
         return _parse_rotational_average(value)
+    if name == 'force_constant_symmetrization':
+        if not any(value is choice for choice in (True, False)) and value != 'traditional':
+            raise ValueError(f'force_constant_symmetrization is true, "traditional" or false, not {value!r}')
+        return value
     if not isinstance(value, bool):
         raise ValueError(f'{name} is switched on or off with true or false, not {value!r}')
     return value
+
+
+def fc_symmetrization(value: bool | str) -> str | None:
+    """How the force constants are symmetrised for the step's value: ``symfc``, ``traditional`` or None (off);
+    ``ValueError`` for any other value."""
+    return FC_SYMMETRIZATIONS[_parse_value('force_constant_symmetrization', value)]
 
 
 def parse_restoration(data: dict[str, Any] | None, applicable: Iterable[str] = INFERENCE_STEPS) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..step_record import StepRecord
 from . import diagnostics
-from .force_constants import SYMMETRIC_BY_FIT, fc_from_forces, symmetrize_fc
+from .force_constants import SYMMETRIC_BY_FIT, fc_from_forces, symmetrize_fc, symmetrize_fc_traditionally
 from .nac import NacRequest, apply_nac
 from .phonopy_setup import from_yaml_text, supercell_from_yaml_text, to_yaml_text
 from .projector import BasisAhead
@@ -27,12 +27,13 @@ from .properties import band_path, band_points, band_segments, run_band_structur
 @dataclass(frozen=True)
 class PhononRequest:
     """What to compute: ``properties`` as :func:`aiida_unconmlip.phonons.parameters.parse_properties` returns them,
-    ``symmetrize`` the restoration step ``force_constant_symmetrization``, ``space_group`` as refinement found it,
+    ``symmetrize`` how the restoration step ``force_constant_symmetrization`` symmetrises (``symfc``,
+    ``traditional``, None: not at all), ``space_group`` as refinement found it,
     ``nac`` the non-analytical correction of a polar crystal (None: none)."""
 
     symprec: float
     method: str
-    symmetrize: bool
+    symmetrize: str | None
     properties: dict[str, Any]
     space_group: dict[str, Any]
     space_group_kept: bool | None
@@ -70,7 +71,7 @@ def compute_phonons(setup_yaml: str, forces: np.ndarray, request: PhononRequest)
         fc_from_forces(phonon, forces, request.method)
         basis = None if symmetric_by_fit else basis_ahead.result()
     records = []
-    if request.symmetrize:
+    if request.symmetrize == 'symfc':
         if symmetric_by_fit:
             effect = {'relative_change': 0.0, 'symmetric_by_fit': True}
         else:
@@ -80,6 +81,14 @@ def compute_phonons(setup_yaml: str, forces: np.ndarray, request: PhononRequest)
                 name='force_constant_symmetrization',
                 parameters={'projector': 'symfc', 'symprec': request.symprec},
                 effect=effect,
+            )
+        )
+    elif request.symmetrize == 'traditional':
+        records.append(
+            StepRecord(
+                name='force_constant_symmetrization',
+                parameters={'method': 'traditional'},
+                effect={'relative_change': symmetrize_fc_traditionally(phonon)},
             )
         )
     if request.nac is not None:  # before anything is computed from the dynamical matrix
@@ -93,7 +102,7 @@ def compute_phonons(setup_yaml: str, forces: np.ndarray, request: PhononRequest)
     mesh = run_dos_and_thermal(
         phonon, properties['mesh_length'], properties['t_max'], properties['t_step'], properties['projected_dos']
     )
-    if request.symmetrize or symmetric_by_fit:
+    if request.symmetrize == 'symfc' or symmetric_by_fit:
         reference = phonon
     else:  # which bands symmetry makes degenerate is read off symmetric force constants, not the ones judged
         reference = copy.deepcopy(phonon)

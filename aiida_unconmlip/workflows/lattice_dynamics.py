@@ -314,7 +314,7 @@ class LatticeDynamicsWorkChain(OutputLinksWhenPresent, RelaxFirst, WorkChain):
 
 def symmetrization_summary(node: orm.CalcJobNode) -> str | None:
     """What ``force_constant_symmetrization`` changed in the job's force constants, for the process report."""
-    if RECORDS_NAMESPACE not in node.outputs:
+    if RECORDS_NAMESPACE not in node.outputs or 'force_constant_symmetrization' not in node.outputs[RECORDS_NAMESPACE]:
         return None
     effect = node.outputs[RECORDS_NAMESPACE]['force_constant_symmetrization']['effect']
     if effect.get('symmetric_by_fit'):

@@ -60,7 +60,8 @@ def define_conductivity_inputs(spec) -> None:
         default=lambda: orm.Dict({}),
         validator=dict_validator(parse_conductivity),
         help='mesh, temperatures (K), method (rta|lbte), smearing_thz (null: tetrahedron), wigner, '
-        'force_constants (phonopy|symfc), isotope, mode_properties, imaginary_tolerance_thz.',
+        'force_constants (phonopy|symfc), isotope, boundary_mfp (micrometre), mode_properties, '
+        'imaginary_tolerance_thz.',
     )
     spec.output(
         'supercell_matrix',

@@ -119,7 +119,7 @@ def zincblende_phonons(nac: NacRequest | None, path: dict):
     request = PhononRequest(
         symprec=SYMPREC,
         method='phonopy',
-        symmetrize=True,
+        symmetrize='symfc',
         properties=parse_properties({'band_path': path, 'band_npoints': 11}),
         space_group={'number': symmetry['number'], 'symbol': symmetry['international']},
         space_group_kept=None,
@@ -185,7 +185,7 @@ def test_kappa_with_nac_equals_plain_phono3py_with_the_same_born_file():
     forces = list(ase_forces(supercells, EMT()))
     conductivity = parse_conductivity({'mesh': [5, 5, 5], 'temperatures': [300.0], 'smearing_thz': 0.2})
     charges = from_born_file(BORN_ZINCBLENDE, unitcell, SYMPREC)
-    request = ConductivityRequest(SYMPREC, layout, conductivity, symmetrize=False, nac=NacRequest(charges, 'gonze'))
+    request = ConductivityRequest(SYMPREC, layout, conductivity, symmetrize=None, nac=NacRequest(charges, 'gonze'))
     ours = compute_conductivity(to_phono3py_yaml(ph3), forces, request)
     without = compute_conductivity(to_phono3py_yaml(ph3), forces, replace(request, nac=None))
 

@@ -98,6 +98,20 @@ def test_a_born_file_on_the_command_line_corrects_the_bands_as_plain_phonopy_doe
     np.testing.assert_allclose(loaded.band_structure.frequencies[0], plain.band_structure.frequencies[0], atol=1e-6)
 
 
+def test_stored_born_charges_named_by_uuid_give_the_run_of_the_file(born_run, tmp_path):
+    stored = BornChargesData.from_born_file(BORN_ZINCBLENDE, StructureData(ase=ZINCBLENDE), 1e-5).store()
+    result = invoke(
+        'phonons', tmp_path / 'cuau.cif', '--model', 'emt', '--protocol', 'fast', '--no-relax',
+        '--born', stored.uuid, '--json',
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    node = load_node(json.loads(result.stdout)['pk'])
+    assert node.inputs.born_charges.uuid == stored.uuid  # the run links to the charges, and so to their origin
+    np.testing.assert_allclose(
+        node.outputs.band_structure.get_bands(), born_run.outputs.band_structure.get_bands(), atol=1e-8
+    )
+
+
 def test_a_born_file_or_charges_that_do_not_fit_are_refused_before_anything_runs(engine_code, shipped_models, tmp_path):
     short = '\n'.join(BORN_ZINCBLENDE.splitlines()[:3]) + '\n'  # one of the two independent atoms
     (tmp_path / 'BORN').write_text(short)
@@ -116,6 +130,11 @@ def test_a_born_file_or_charges_that_do_not_fit_are_refused_before_anything_runs
     builder.born_charges = BornChargesData.from_born_file(BORN_ZINCBLENDE, rocksalt, 1e-5)
     with pytest.raises(ValueError, match='not the same crystal'):
         run_get_node(builder)
+    # Stored charges named by UUID on the command line: checked against the run's crystal the same way.
+    stored = BornChargesData.from_born_file(BORN_ZINCBLENDE, rocksalt, 1e-5).store()
+    for source, message in ((stored.uuid, 'not the same crystal'), (str(rocksalt.store().pk), 'not Born charges')):
+        result = invoke('phonons', tmp_path / 'cuau.cif', '--model', 'emt', '--protocol', 'fast', '--born', source)
+        assert result.exit_code != 0 and message in result.output
     assert QueryBuilder().append(WorkflowNode).count() == before
 
 

@@ -153,3 +153,58 @@ def test_bad_inputs_are_refused_before_any_job(engine_code, shipped_models):
         run_kappa(engine_code, bulk('Cu', 'fcc', a=3.61), shipped_models['emt'], conductivity={'method': 'exact'})
     with pytest.raises(ValueError, match='would have 6912 atoms'):
         run_kappa(engine_code, bulk('Cu', 'fcc', a=3.61), shipped_models['emt'], displacements={'min_length': 40.0})
+
+
+def test_matbench_protocol_is_the_published_recipe(engine_code, shipped_models):
+    """The ``matbench`` protocol against the recipe's own phono3py calls on the work chain's relaxed cell: rotational
+    average without inversion and no other force step, 'auto' displacement pairs, phono3py's own symmetrisation,
+    Wigner, isotopes, boundary scattering (Gaussian smearing for an exact comparison, as above)."""
+    conductivity = {'mesh': MESH, 'smearing_thz': 0.1}
+    results, node = run_kappa(
+        engine_code,
+        bulk('Cu', 'fcc', a=3.55),
+        shipped_models['emt'],
+        protocol='matbench',
+        relax=True,
+        displacements={'supercell_matrix': np.eye(3, dtype=int).tolist(), 'fc2_min_length': 7.0},
+        conductivity=conductivity,
+    )
+    assert node.inputs.conductivity.get_dict() == {
+        **conductivity,
+        'wigner': True,
+        'isotope': True,
+        'boundary_mfp': 1e6,
+        'temperatures': [300.0],
+    }
+    relax_parameters = node.inputs.relax.relax.parameters.get_dict()
+    assert relax_parameters == {'max_steps': 300, 'cell': 'normal_strains'}
+    unitcell = results['structure'].get_ase()
+    assert unitcell.cell.cellpar()[0] > 3.56  # relaxed from the compressed cell, by normal strains
+
+    ph3 = Phono3py(
+        phonopy_atoms(unitcell),
+        supercell_matrix=np.eye(3, dtype=int),
+        phonon_supercell_matrix=2 * np.eye(3, dtype=int),
+        primitive_matrix='auto',
+    )
+    ph3.generate_displacements(distance=0.03)
+    ph3.forces = ase_forces(ph3.supercells_with_displacements, EMT())
+    ph3.phonon_forces = ase_forces(ph3.phonon_supercells_with_displacements, EMT())
+    ph3.produce_fc2()
+    ph3.symmetrize_fc2()
+    ph3.produce_fc3()
+    ph3.symmetrize_fc3()
+    ph3.mesh_numbers = MESH
+    ph3.sigmas = [0.1]
+    ph3.init_phph_interaction()
+    ph3.run_thermal_conductivity(temperatures=[300.0], is_isotope=True, boundary_mfp=1e6, transport_type='SMM19')
+    expected = ph3.thermal_conductivity.kappa[0]
+    np.testing.assert_allclose(results['kappa'].get_array('kappa'), expected, rtol=1e-6, atol=1e-9 * expected.max())
+
+    chain = restoration_chain(results['kappa'])
+    names = [step.name for step in chain.steps]
+    assert 'space_group_projection' not in names and 'net_force_removal' not in names
+    average = next(step for step in chain.steps if step.name == 'rotational_average')
+    assert average.parameters['l_max'] == 3 and average.parameters['inversion'] is False
+    assert chain.steps[-1].name == 'force_constant_symmetrization'
+    assert chain.steps[-1].parameters == {'method': 'traditional', 'orders': [2, 3]}
