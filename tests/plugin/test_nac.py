@@ -164,3 +164,30 @@ def test_kappa_with_nac_equals_plain_phono3py_given_the_run_force_constants(engi
     np.testing.assert_allclose(results['kappa'].get_array('kappa')[0], expected, rtol=1e-6, atol=1e-9)
     steps = [step.name for step in restoration_chain(node).steps]
     assert steps[-1] == 'non_analytical_correction'
+
+
+def test_qha_with_a_born_file_corrects_every_volume_as_plain_phonopy_does(engine_code, shipped_models, tmp_path):
+    """`aiida-unconmlip qha cuau.cif --born BORN`: each volume's phonon run has the charges, carried to its own cell,
+    and its thermal properties are phonopy's from the run's force constants with the BORN file's correction."""
+    (tmp_path / 'BORN').write_text(BORN_ZINCBLENDE)
+    ZINCBLENDE.write(tmp_path / 'cuau.cif')
+    result = invoke(
+        'qha', tmp_path / 'cuau.cif', '--model', 'emt', '--protocol', 'fast', '--born', tmp_path / 'BORN', '--json'
+    )
+    assert result.exit_code == 0, result.output
+    node = load_node(json.loads(result.stdout)['pk'])
+    assert node.is_finished_ok
+    links = node.base.links.get_outgoing(link_label_filter='phonons_volume_%').all()
+    assert len(links) == 5
+    for run in (link.node for link in links):
+        assert run.inputs.born_charges.uuid == node.inputs.phonons.born_charges.uuid
+        recorded = phonopy.load(io.StringIO(run.outputs.phonopy_yaml.get_content()), is_nac=False)
+        plain = phonopy.Phonopy(recorded.unitcell, supercell_matrix=recorded.supercell_matrix, primitive_matrix='auto')
+        plain.force_constants = recorded.force_constants
+        plain.nac_params = parse_BORN_from_strings(BORN_ZINCBLENDE, plain.primitive)
+        plain.run_mesh(run.outputs.diagnostics['mesh'], is_gamma_center=True)
+        plain.run_thermal_properties(t_min=0, t_max=1000, t_step=10, exclude_gamma_acoustic=True)
+        columns = {name: values for name, values, _ in run.outputs.thermal_properties.get_y()}
+        np.testing.assert_allclose(columns['free_energy'], plain.thermal_properties.free_energy, rtol=1e-8, atol=1e-8)
+        chain = restoration_chain(run.outputs.band_structure)
+        assert chain.steps[-1].name == 'non_analytical_correction'
