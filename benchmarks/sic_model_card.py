@@ -13,7 +13,7 @@ Measures, with the model and the Born charges and dielectric tensors of the proj
   frequencies), the wall time of each, and what the DFT behind the model and its yardstick cost.
 
 DFPT gives Gamma without the correction (ph.x's analytic part); its LO is that TO plus the correction's term for the
-same charges and dielectric tensor (``lo_frequency``), the formula checked here against phonopy's LO of the model.
+same charges and dielectric tensor (``cubic_lo_frequency``), the formula checked here against phonopy's LO of the model.
 Writes ``benchmarks/results/sic-model-card-cpu.json``, ``docs/_static/sic-3c-phonons.png`` and
 ``docs/_static/sic-2h-phonons.png``.
 """
@@ -31,13 +31,13 @@ import torch
 from aiida.engine import run_get_node
 from aiida.orm import CalcJobNode, StructureData, WorkChainNode, load_code
 from ase.build import bulk
-from phonopy.physical_units import get_physical_units
 
 import aiida_unconmlip
 from aiida_unconmlip.engine import load_potential
 from aiida_unconmlip.engine.accuracy import prediction_errors
 from aiida_unconmlip.models.importing import shipped_model_node
 from aiida_unconmlip.models.recipes.default_model import reference_workchain
+from aiida_unconmlip.phonons.nac import cubic_lo_frequency
 from aiida_unconmlip.phonons.phonopy_setup import from_yaml_text
 from aiida_unconmlip.plotting import plot_phonons
 from aiida_unconmlip.summaries import labelled_frequencies
@@ -55,17 +55,6 @@ def cpu_model() -> str:
         if line.startswith('model name'):
             return line.split(':', 1)[1].strip()
     return 'unknown'
-
-
-def lo_frequency(to_thz: float, born: float, epsilon: float, volume: float, masses: tuple[float, float]) -> float:
-    """LO at Gamma of a two-atom cubic crystal from its TO: omega_LO^2 = omega_TO^2 + 4 pi f Z^2 / (V eps mu).
-
-    phonopy's correction for charges +-Z and an isotropic dielectric constant, in its units (eV, Angstrom, amu,
-    f = e^2 / (4 pi eps0) in eV Angstrom); mu is the reduced mass of the two atoms."""
-    units = get_physical_units()
-    inverse_reduced_mass = 1 / masses[0] + 1 / masses[1]
-    term = 4 * np.pi * units.Hartree * units.Bohr * born**2 / (volume * epsilon) * inverse_reduced_mass
-    return float(np.sqrt(to_thz**2 + term * units.DefaultToTHz**2))
 
 
 def gamma_frequencies(phonon, direction: list[float] | None) -> list[float]:
@@ -119,12 +108,12 @@ def cubic_card(results: dict, seconds: float, dfpt: dict, dfpt_volume: float) ->
     born = float(phonon.nac_params['born'][0][0][0])
     epsilon = float(phonon.nac_params['dielectric'][0][0])
     masses = tuple(float(m) for m in phonon.primitive.masses)
-    # The formula against phonopy's own LO for the model's TO, so the DFPT LO below is phonopy's too.
-    formula_error = abs(lo_frequency(to_lo[0], born, epsilon, phonon.primitive.volume, masses) - to_lo[2])
+    # The formula against phonopy's own LO for the model's TO, so that the DFPT LO below is phonopy's too.
+    formula_error = abs(cubic_lo_frequency(to_lo[0], born, epsilon, phonon.primitive.volume, masses) - to_lo[2])
     if formula_error > 1e-3:
-        raise SystemExit(f'lo_frequency differs from phonopy by {formula_error} THz')
+        raise SystemExit(f'cubic_lo_frequency differs from phonopy by {formula_error} THz')
     dfpt_to = dfpt['GAMMA'][3]
-    dfpt_gamma = [dfpt_to, dfpt_to, lo_frequency(dfpt_to, born, epsilon, dfpt_volume, masses)]
+    dfpt_gamma = [dfpt_to, dfpt_to, cubic_lo_frequency(dfpt_to, born, epsilon, dfpt_volume, masses)]
     reference = {'GAMMA': dfpt_gamma, 'X': dfpt['X'], 'L': dfpt['L']}
     errors = [abs(a - b) for label in reference for a, b in zip(summary[label], reference[label], strict=True)]
     summary['mae_vs_dfpt_thz'] = float(np.mean(errors))

@@ -18,7 +18,7 @@ import numpy as np
 import spglib
 from ase import Atoms
 from phonopy.file_IO import parse_BORN_from_strings
-from phonopy.physical_units import get_calculator_physical_units
+from phonopy.physical_units import get_calculator_physical_units, get_physical_units
 from phonopy.structure.atoms import PhonopyAtoms
 from phonopy.structure.symmetry import symmetrize_borns_and_epsilon
 
@@ -223,6 +223,18 @@ def apply_nac(phonon, request: NacRequest, symprec: float) -> StepRecord:
         'method': request.method,
     }
     return record
+
+
+def cubic_lo_frequency(to_thz: float, charge: float, epsilon: float, volume: float, masses: tuple) -> float:
+    """LO at Gamma of a cubic crystal of two atoms per primitive cell (zincblende, rocksalt) from its TO (THz):
+    omega_LO^2 = omega_TO^2 + 4 pi f Z^2 / (V eps mu), phonopy's correction for charges +-Z, an isotropic
+    dielectric constant, the primitive volume V (A^3) and the reduced mass mu of ``masses`` (amu).
+
+    What DFPT's LO is where ph.x gives the analytic TO and the charges (a test checks it against phonopy's LO)."""
+    units = get_physical_units()
+    inverse_reduced_mass = 1 / masses[0] + 1 / masses[1]
+    term = 4 * np.pi * get_calculator_physical_units().nac_factor * charge**2 / (volume * epsilon)
+    return float(np.sqrt(to_thz**2 + term * inverse_reduced_mass * units.DefaultToTHz**2))
 
 
 def born_file_text(nac_params: dict, primitive: PhonopyAtoms, symprec: float) -> str:

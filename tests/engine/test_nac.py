@@ -20,7 +20,14 @@ from aiida_unconmlip.conductivity.parameters import parse_conductivity, parse_ka
 from aiida_unconmlip.conductivity.phono3py_setup import generate_displacements, make_phono3py, supercell_matrices
 from aiida_unconmlip.conductivity.phono3py_setup import to_yaml_text as to_phono3py_yaml
 from aiida_unconmlip.phonons.calculation import PhononRequest, compute_phonons
-from aiida_unconmlip.phonons.nac import BornCharges, NacRequest, apply_nac, charges_for_cell, from_born_file
+from aiida_unconmlip.phonons.nac import (
+    BornCharges,
+    NacRequest,
+    apply_nac,
+    charges_for_cell,
+    cubic_lo_frequency,
+    from_born_file,
+)
 from aiida_unconmlip.phonons.parameters import parse_properties
 from aiida_unconmlip.phonons.phonopy_setup import displaced_phonopy, make_phonopy, standardize, to_yaml_text
 from tests.helpers import ase_forces, phonopy_atoms
@@ -162,6 +169,21 @@ def test_phonons_with_nac_equal_plain_phonopy_with_the_same_born_file(method):
         assert lo - to > 0.1
         np.testing.assert_allclose(results.band_frequencies[index][3:5], without.band_frequencies[0][3:5], atol=1e-6)
     assert [record.name for record in results.records][-1] == 'non_analytical_correction'
+
+
+def test_the_cubic_lo_formula_is_phonopys_lo():
+    """The LO that DFPT's TO and charges give (what the SiC card compares with) is phonopy's for the same numbers."""
+    primitive = bulk('CuAu', 'zincblende', a=5.9)
+    phonon = Phonopy(phonopy_atoms(primitive), supercell_matrix=3 * np.eye(3, dtype=int), primitive_matrix=np.eye(3))
+    phonon.generate_displacements(distance=0.01)
+    phonon.forces = ase_forces(phonon.supercells_with_displacements, EMT())
+    phonon.produce_force_constants()
+    phonon.nac_params = parse_BORN_from_strings(BORN_ZINCBLENDE, phonon.primitive)
+    phonon.run_qpoints([[0, 0, 0]], nac_q_direction=[1, 0, 0])
+    to, other_to, lo = np.sort(phonon.get_qpoints_dict()['frequencies'][0])[3:]
+    assert other_to == pytest.approx(to, abs=1e-9) and lo - to > 1
+    lo_of_formula = cubic_lo_frequency(to, 1.5, 4.0, phonon.primitive.volume, tuple(phonon.primitive.masses))
+    assert lo_of_formula == pytest.approx(lo, abs=1e-8)
 
 
 def plain_kappa_with_born_file(plain) -> np.ndarray:
