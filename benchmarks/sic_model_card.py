@@ -165,10 +165,7 @@ def main() -> None:
         'nac_l_max_3': phonons(code, model, CUBIC, charges['3c'], **average),
         'no_nac': phonons(code, model, CUBIC),
     }
-    hexagonal_runs = {
-        'nac': phonons(code, model, HEXAGONAL, charges['2h']),
-        'nac_l_max_3': phonons(code, model, HEXAGONAL, charges['2h'], **average),
-    }
+    hexagonal_runs = {'nac': phonons(code, model, HEXAGONAL, charges['2h'])}
     dfpt_volume = dfpt_runs['3c'].outputs.relaxed_structure.get_ase().get_volume()
     card['3c'] = {
         'lattice_constant_dft_angstrom': float((4 * dfpt_volume) ** (1 / 3)),
