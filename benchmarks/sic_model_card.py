@@ -78,10 +78,11 @@ def phonons(code, model, atoms, born_charges=None, **overrides) -> tuple[dict, f
 
 
 def dft_cost(workchain: WorkChainNode) -> dict[str, float]:
-    """Wall seconds pw.x and ph.x ran for this work chain (as each job reported; a cached job's first run)."""
+    """Wall seconds pw.x and ph.x ran for this work chain's finished jobs (as each reported; a cached job's first
+    run), and how many jobs it ran."""
     jobs = [node for node in workchain.called_descendants if isinstance(node, CalcJobNode)]
-    seconds = [job.outputs.output_parameters['wall_time_seconds'] for job in jobs if 'output_parameters' in job.outputs]
-    return {'jobs': len(seconds), 'wall_seconds': float(sum(seconds))}
+    seconds = [job.outputs.output_parameters['wall_time_seconds'] for job in jobs if job.is_finished_ok]
+    return {'jobs': len(jobs), 'finished_jobs': len(seconds), 'wall_seconds': float(sum(seconds))}
 
 
 def run_summary(results: dict, seconds: float) -> dict:
