@@ -103,7 +103,8 @@ model-card: $(INSTALLED)
 	$(BIN)/aiida-unconmlip setup
 	$(BIN)/verdi run benchmarks/default_model_card.py $(CARD_MODEL)
 
-# The numbers and figures of the SiC model's card (docs/sic-model.rst), against the DFPT of make sic-data.
+# The numbers and figures of the SiC model's card (benchmarks/results/sic-model-card-cpu.json; docs/dft.rst), against
+# the DFPT of make sic-data; the model as make model MODEL=pet-sic-pbe registered it.
 sic-model-card: $(INSTALLED)
 	$(BIN)/aiida-unconmlip setup
 	$(BIN)/verdi run benchmarks/sic_model_card.py

@@ -1,7 +1,8 @@
-"""The measurements behind the silicon carbide model's card (``docs/sic-model.rst``), all in one run.
+"""The measurements behind the silicon carbide model's card (summarised in ``docs/dft.rst``), all in one run.
 
 Usage: ``verdi run benchmarks/sic_model_card.py [MODEL]`` on a profile set up with ``aiida-unconmlip setup`` (the
-work chains run in this process, no daemon needed); MODEL is a shipped model's name, ``pet-sic-pbe`` without one.
+work chains run in this process, no daemon needed); MODEL is a registered model's name (``make model
+MODEL=pet-sic-pbe`` registers that one, the default here).
 Measures, with the model and the Born charges and dielectric tensors of the project's own DFPT (``make sic-data``):
 
 - errors against the DFT labels of the held-back test frames of the 3C and the 2H reference sets;
