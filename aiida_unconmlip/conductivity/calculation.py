@@ -17,7 +17,7 @@ import numpy as np
 from phono3py import Phono3py
 from phono3py.file_IO import write_fc2_to_hdf5, write_fc3_to_hdf5
 
-from ..phonons.force_constants import FC_METHODS
+from ..phonons.force_constants import FC_METHODS, relative_change
 from ..phonons.nac import NacRequest, apply_nac
 from ..step_record import StepRecord
 from ..timing import PhaseClock
@@ -53,10 +53,6 @@ class ConductivityResults:
     phase_seconds: dict[str, float]
 
 
-def _relative_change(before: np.ndarray, after: np.ndarray) -> float:
-    return float(np.linalg.norm(after - before) / np.linalg.norm(before))
-
-
 def produce_force_constants(ph3: Phono3py, method: str) -> None:
     """fc3 and fc2 from the forces set on ``ph3``."""
     calculator = FC_METHODS[method]
@@ -78,8 +74,8 @@ def symmetrize_force_constants(ph3: Phono3py, how: str) -> StepRecord:
         name='force_constant_symmetrization',
         parameters={**parameters, 'orders': [2, 3]},
         effect={
-            'fc2_relative_change': _relative_change(raw_fc2, ph3.fc2),
-            'fc3_relative_change': _relative_change(raw_fc3, ph3.fc3),
+            'fc2_relative_change': relative_change(raw_fc2, ph3.fc2),
+            'fc3_relative_change': relative_change(raw_fc3, ph3.fc3),
         },
     )
 

@@ -113,7 +113,7 @@ def _parse_value(name: str, value: Any) -> Any:
     if name == 'rotational_average':
         return _parse_rotational_average(value)
     if name == 'force_constant_symmetrization':
-        if not any(value is choice for choice in (True, False)) and value != 'traditional':
+        if not (isinstance(value, bool) or value == 'traditional'):
             raise ValueError(f'force_constant_symmetrization is true, "traditional" or false, not {value!r}')
         return value
     if not isinstance(value, bool):

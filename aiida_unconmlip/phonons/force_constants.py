@@ -32,7 +32,7 @@ def symmetrize_fc(phonon: Phonopy, basis: ProjectorBasis | None = None) -> float
         phonon.force_constants = basis.project(raw)
     else:
         phonon.symmetrize_force_constants(show_drift=False, use_symfc_projector=True)
-    return float(np.linalg.norm(phonon.force_constants - raw) / np.linalg.norm(raw))
+    return relative_change(raw, phonon.force_constants)
 
 
 def symmetrize_fc_traditionally(phonon: Phonopy) -> float:
@@ -40,4 +40,9 @@ def symmetrize_fc_traditionally(phonon: Phonopy) -> float:
     script that calls ``symmetrize_force_constants()`` gets; the relative Frobenius change."""
     raw = phonon.force_constants.copy()
     phonon.symmetrize_force_constants(show_drift=False)
-    return float(np.linalg.norm(phonon.force_constants - raw) / np.linalg.norm(raw))
+    return relative_change(raw, phonon.force_constants)
+
+
+def relative_change(before: np.ndarray, after: np.ndarray) -> float:
+    """||after - before|| / ||before|| (Frobenius): what a symmetrisation changed in force constants."""
+    return float(np.linalg.norm(after - before) / np.linalg.norm(before))
